@@ -1,0 +1,1 @@
+"""Tabular Dec-POMDPs, exact posteriors, denoisers and their dynamics."""

@@ -1,0 +1,1 @@
+"""Denoisers: the protocol, the exact reference, trained networks and adapters."""

@@ -1,0 +1,265 @@
+"""Denoising flows, batched over many starting points (float64, torch).
+
+* Fixed-sigma iteration (Eq. 7, Definition 2): y^{(l+1)} = f(tau_i, y^{(l)}; sigma), for L steps
+  or until ||y^{(l+1)} - y^{(l)}|| < tol.
+* Annealed variance-exploding schedules sigma_0 > ... > sigma_N (geometric, as sigma(t) = c e^t
+  of Eq. 4 sampled at equally spaced t):
+  - the paper's Eq. 6 "jump" y <- f(tau, y; sigma_k) at every level;
+  - the probability-flow ODE (Eq. 5) in sigma, dy/dsigma = (y - f(tau, y; sigma)) / sigma, with
+    Euler steps y <- y + (1 - sigma_{k+1}/sigma_k)(f - y) (the DDIM step of PAPER.md §1.5) or
+    Heun's second-order correction.
+* Composite flows (Definition 6): step l applies ONE agent's denoiser, agent
+  i_{((l-1) mod n)+1} of the order [i_1, ..., i_n]; a partial composite flow is the same over a
+  subset of the agents (Section 5.2).
+* The Step-2 checks of the composite algorithm (PAPER.md §4): (1) the spectral radius of the
+  Jacobian applied to each of the last n iterates is < 1; (2) each participating agent's own
+  fixed-sigma flow moves the last iterate by less than a bound. Acceptance rates come with a
+  Wilson interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from scipy.stats import binomtest
+
+from decdiff.implementations.denoisers.exact import ExactDenoiser, mixture_jacobian, mixture_mean
+from decdiff.implementations.denoisers.protocol import Denoiser, as_sigma
+from decdiff.implementations.dynamics.jacobians import autograd_jacobian, spectral_radius
+from decdiff.implementations.histories import HistoryBatch
+
+#: A denoiser conditioned on one history: (y [B, d], sigma [B]) -> [B, d].
+NoisyMap = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class ConditionedDenoiser:
+    """y, sigma -> f(tau, y; sigma) for ONE history tau, and its Jacobian (Eq. 9).
+
+    For the exact denoiser the log-posterior of tau is computed once and restricted to
+    its support, and the mixture kernels are called directly; any other denoiser is
+    called with tau repeated to the batch size (one repeated batch kept per size).
+    """
+
+    def __init__(self, denoiser: Denoiser, history: HistoryBatch) -> None:
+        if len(history) != 1:
+            raise ValueError(f"a conditioned denoiser takes one history, got {len(history)}")
+        self.denoiser = denoiser
+        self.history = history
+        self._repeated: dict[int, HistoryBatch] = {}
+        if isinstance(denoiser, ExactDenoiser):
+            prepared = denoiser.prepare(history)
+            self.log_weights: torch.Tensor | None = prepared.log_table[0]
+            self.support_states = denoiser.states[prepared.support]
+        else:
+            self.log_weights = None
+
+    def _batch(self, size: int) -> HistoryBatch:
+        if size not in self._repeated:
+            self._repeated[size] = self.history.repeat_interleave(size)
+        return self._repeated[size]
+
+    def __call__(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
+        sigma = as_sigma(sigma, y.shape[0])
+        if self.log_weights is not None:
+            return mixture_mean(self.log_weights, self.support_states, y, sigma)
+        return self.denoiser(self._batch(y.shape[0]), y, sigma).to(torch.float64)
+
+    def jacobian(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
+        """``[B, d, d]``: closed form Cov_w[s]/sigma^2 for f*, ``vmap(jacrev)`` otherwise."""
+        sigma = as_sigma(sigma, y.shape[0])
+        if self.log_weights is not None:
+            return mixture_jacobian(self.log_weights, self.support_states, y, sigma)
+        return autograd_jacobian(self.denoiser, self.history, y, sigma).to(torch.float64)
+
+
+def conditioned_all(denoiser: Denoiser, histories: HistoryBatch) -> list[ConditionedDenoiser]:
+    """One `ConditionedDenoiser` per row of ``histories``."""
+    return [ConditionedDenoiser(denoiser, histories[k]) for k in range(len(histories))]
+
+
+@dataclass(frozen=True)
+class FlowResult:
+    """The end of a batched flow.
+
+    Attributes:
+        y: ``[N, d]`` last iterates.
+        steps: ``[N]`` steps each row took (rows stop once converged).
+        converged: ``[N]`` whether ||Delta y|| < tol was reached (all False without a tol).
+        path: ``[L + 1, N, d]`` every iterate (converged rows repeat their last), if asked for.
+    """
+
+    y: torch.Tensor
+    steps: torch.Tensor
+    converged: torch.Tensor
+    path: torch.Tensor | None = None
+
+
+def fixed_sigma_flow(f: NoisyMap, y0: torch.Tensor, sigma: float, steps: int, *, tol: float | None = None,
+                     return_path: bool = False) -> FlowResult:
+    """phi_L(tau, .)(y0) for the fixed-sigma iteration y <- f(y; sigma) (Eq. 7, Definition 2).
+
+    Only rows that have not converged are evaluated; with ``tol`` a row stops at the
+    first step with ||y^{(l+1)} - y^{(l)}|| < tol.
+    """
+    y = y0.to(torch.float64).clone()
+    taken = torch.zeros(y.shape[0], dtype=torch.int64)
+    converged = torch.zeros(y.shape[0], dtype=torch.bool)
+    path = [y.clone()] if return_path else None
+    for _ in range(steps):
+        active = torch.nonzero(~converged).flatten()
+        if active.numel() == 0:
+            if path is not None:
+                path.append(y.clone())
+            continue
+        new = f(y[active], sigma)
+        if tol is not None:
+            converged[active] = (new - y[active]).norm(dim=1) < tol
+        y[active] = new
+        taken[active] += 1
+        if path is not None:
+            path.append(y.clone())
+    return FlowResult(y, taken, converged, torch.stack(path) if path is not None else None)
+
+
+def geometric_schedule(sigma_max: float, sigma_min: float, steps: int) -> torch.Tensor:
+    """``[steps + 1]`` levels sigma_k = sigma_max (sigma_min/sigma_max)^{k/steps} (sigma(t) = c e^t, Eq. 4)."""
+    return torch.logspace(torch.log10(torch.tensor(sigma_max)).item(), torch.log10(torch.tensor(sigma_min)).item(),
+                          steps + 1, dtype=torch.float64)
+
+
+AnnealedMethod = Literal["jump", "euler", "heun"]
+
+
+def _ode_step(f: NoisyMap, y: torch.Tensor, sigma: float, sigma_next: float, method: AnnealedMethod) -> torch.Tensor:
+    """One step of dy/dsigma = (y - f(y; sigma))/sigma from sigma to sigma_next (Eq. 5)."""
+    slope = (y - f(y, sigma)) / sigma
+    euler = y + (sigma_next - sigma) * slope
+    if method == "euler":
+        return euler
+    slope_next = (euler - f(euler, sigma_next)) / sigma_next
+    return y + (sigma_next - sigma) * 0.5 * (slope + slope_next)
+
+
+def annealed_flow(f: NoisyMap, y0: torch.Tensor, schedule: torch.Tensor, method: AnnealedMethod, *,
+                  return_path: bool = False) -> FlowResult:
+    """Run a decreasing noise schedule from ``y0`` (typically y0 ~ p_{sigma_0}).
+
+    ``jump`` applies the paper's Eq. 6, y <- f(tau, y; sigma_k), at every level of the
+    schedule (a full Tweedie jump each time); ``euler``/``heun`` integrate the
+    probability-flow ODE from sigma_0 down to sigma_N.
+    """
+    levels = [float(s) for s in schedule]
+    y = y0.to(torch.float64).clone()
+    path = [y] if return_path else None
+    if method == "jump":
+        updates = [(s, None) for s in levels]
+    else:
+        updates = list(zip(levels[:-1], levels[1:]))
+    for sigma, sigma_next in updates:
+        y = f(y, sigma) if sigma_next is None else _ode_step(f, y, sigma, sigma_next, method)
+        if path is not None:
+            path.append(y)
+    n = torch.full((y.shape[0],), len(updates), dtype=torch.int64)
+    return FlowResult(y, n, torch.zeros(y.shape[0], dtype=torch.bool), torch.stack(path) if path is not None else None)
+
+
+@dataclass(frozen=True)
+class CompositeResult:
+    """A composite (or partial composite) flow (Definition 6).
+
+    Attributes:
+        y: ``[N, d]`` last iterates y^{(L)}.
+        path: ``[L + 1, N, d]`` iterates y^{(0)} .. y^{(L)}.
+        applied: ``[L]`` row of the joint history applied at steps 1..L.
+        order: the order [i_1, ..., i_k] as rows of the joint history.
+    """
+
+    y: torch.Tensor
+    path: torch.Tensor
+    applied: tuple[int, ...]
+    order: tuple[int, ...]
+
+
+def composite_flow(maps: Sequence[NoisyMap], y0: torch.Tensor, sigma: float, steps: int,
+                   order: Sequence[int] | None = None) -> CompositeResult:
+    """phi_L(tau_{i_1:k}, .)(y0): step l applies maps[i_{((l-1) mod k)+1}] (Definition 6, Section 5.2).
+
+    ``maps`` holds one conditioned denoiser per participating agent (e.g.
+    `conditioned_all(denoiser, joint_history)`); ``order`` is a permutation of any subset
+    of their indices (all of them, in index order, by default).
+    """
+    order = tuple(range(len(maps))) if order is None else tuple(int(i) for i in order)
+    applied = tuple(order[(ell - 1) % len(order)] for ell in range(1, steps + 1))
+    y = y0.to(torch.float64)
+    path = [y]
+    for agent in applied:
+        y = maps[agent](y, sigma)
+        path.append(y)
+    return CompositeResult(y, torch.stack(path), applied, order)
+
+
+def proportion_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (scipy's ``binomtest``)."""
+    if trials == 0:
+        return (0.0, 1.0)
+    ci = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=confidence, method="wilson")
+    return (float(ci.low), float(ci.high))
+
+
+@dataclass(frozen=True)
+class Step2Result:
+    """The Step-2 condition checks of the composite algorithm (PAPER.md §4) for N sequences.
+
+    Attributes:
+        spectral_radii: ``[N, k]`` spectral radius of the Jacobian applied to each of the
+            last k iterates y^{(L-k+1)} .. y^{(L)} (the map of the agent whose step takes
+            that iterate as input, so their product is the composite Jacobian on the orbit).
+        jacobian_ok: ``[N]`` check (1): all of them < 1.
+        movement: ``[N, k]`` ||phi_inf(tau_i)(y^{(L)}) - y^{(L)}|| for each participating agent i.
+        flow_ok: ``[N]`` check (2): every movement < bound (and the individual flow converged).
+        accepted: ``[N]`` both checks pass.
+        acceptance_rate: accepted fraction; ``ci`` its Wilson interval.
+    """
+
+    spectral_radii: torch.Tensor
+    jacobian_ok: torch.Tensor
+    movement: torch.Tensor
+    flow_ok: torch.Tensor
+    accepted: torch.Tensor
+    acceptance_rate: float
+    ci: tuple[float, float]
+    bound: float
+
+
+def step2_checks(maps: Sequence[ConditionedDenoiser], result: CompositeResult, sigma: float, bound: float, *,
+                 flow_steps: int = 500, tol: float = 1e-10) -> Step2Result:
+    """Check (1) and (2) of Step 2 on every sequence of a composite flow.
+
+    ``bound`` is the movement allowed in check (2) (the paper's 2 D_phi; PAPER.md §4
+    suggests 2 x the Theorem-6 bound, as D_phi needs the unknown true state).
+    """
+    k = len(result.order)
+    steps = len(result.applied)
+    if steps < k:
+        raise ValueError(f"the Step-2 checks need at least {k} steps, got {steps}")
+    radii = []
+    for ell in range(steps - k + 1, steps + 1):            # iterates L-k+1 .. L
+        nxt = result.order[ell % k]                           # agent applied to y^{(ell)}
+        radii.append(spectral_radius(maps[nxt].jacobian(result.path[ell], sigma)))
+    spectral_radii = torch.stack(radii, dim=1)
+    last = result.y
+    moves, done = [], []
+    for agent in result.order:
+        flow = fixed_sigma_flow(maps[agent], last, sigma, flow_steps, tol=tol)
+        moves.append((flow.y - last).norm(dim=1))
+        done.append(flow.converged)
+    movement = torch.stack(moves, dim=1)
+    jacobian_ok = (spectral_radii < 1.0).all(dim=1)
+    flow_ok = ((movement < bound) & torch.stack(done, dim=1)).all(dim=1)
+    accepted = jacobian_ok & flow_ok
+    n_ok = int(accepted.sum())
+    return Step2Result(spectral_radii, jacobian_ok, movement, flow_ok, accepted, n_ok / accepted.numel(),
+                       proportion_interval(n_ok, accepted.numel()), bound)

@@ -1,0 +1,1 @@
+"""Checks of the paper's claims that run on any denoiser and return `CheckResult`s."""

@@ -1,0 +1,130 @@
+"""What a check runs on: model, denoiser, sigma, history length, seed, budget, and shared caches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from decdiff.errors import InputError
+from decdiff.implementations.denoisers.exact import ExactDenoiser
+from decdiff.implementations.denoisers.protocol import Denoiser
+from decdiff.implementations.model_facts import (
+    joint_history_co,
+    observations_factored,
+    observations_own_action,
+    per_step_co,
+    reachable_joint_histories,
+)
+from decdiff.implementations.models.decpomdp import DecPOMDP
+from decdiff.implementations.policies import Policy
+from decdiff.implementations.sampling import sample_trajectories
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much work a check may do.
+
+    Attributes:
+        histories: joint histories examined (all reachable ones when there are at most this many).
+        starts: starting points per flow or fixed-point search.
+        iterations: maximum iterations of a flow.
+    """
+
+    histories: int = 64
+    starts: int = 256
+    iterations: int = 500
+
+
+@dataclass(frozen=True, eq=False)
+class JointHistorySample:
+    """Joint histories a check runs on.
+
+    ``actions [B, t, n]``, ``observations [B, t(+1), n]``; ``true_states [B]`` when the
+    histories were sampled (-1 when they were enumerated: then every state of the joint
+    support is a possible true state); ``enumerated`` says which.
+    """
+
+    actions: np.ndarray
+    observations: np.ndarray
+    true_states: np.ndarray
+    enumerated: bool
+
+    def __len__(self) -> int:
+        return int(self.actions.shape[0])
+
+
+@dataclass
+class CheckContext:
+    """Everything a check needs, with the expensive shared pieces computed once."""
+
+    model: DecPOMDP
+    denoiser: Denoiser
+    denoiser_label: str
+    sigma: float
+    history_length: int
+    seed: int = 0
+    policy: Policy | None = None
+    budget: Budget = field(default_factory=Budget)
+
+    def __post_init__(self) -> None:
+        if not self.sigma > 0:
+            raise InputError(f"must be positive, got {self.sigma}", field="sigma")
+        self.model.history_shape(self.history_length)
+
+    @cached_property
+    def reference(self) -> ExactDenoiser:
+        """The exact denoiser f* that trained and user denoisers are judged against."""
+        return self.denoiser if isinstance(self.denoiser, ExactDenoiser) else ExactDenoiser(self.model, self.policy)
+
+    @cached_property
+    def joint_histories(self) -> JointHistorySample:
+        """All reachable joint histories when few enough, else a seeded sample of them."""
+        try:
+            histories = reachable_joint_histories(self.model, self.history_length, limit=self.budget.histories)
+            return JointHistorySample(histories.actions, histories.observations,
+                                      np.full(len(histories.actions), -1), enumerated=True)
+        except InputError:
+            traj = sample_trajectories(self.model, self.history_length, self.budget.histories, seed=self.seed,
+                                       policy=self.policy)
+            return JointHistorySample(traj.actions, traj.observations, traj.states[:, -1], enumerated=False)
+
+    @cached_property
+    def facts(self) -> dict[str, bool]:
+        """The model facts the claims' assumptions are made of (PAPER.md (C1), (C2))."""
+        return {
+            "observations_factored": observations_factored(self.model),
+            "observations_own_action": observations_own_action(self.model),
+            "per_step_co": per_step_co(self.model),
+            "joint_history_co": joint_history_co(self.model, self.history_length),
+            "history_length_1_or_static": _single_observation_without_hidden_dynamics(self.model,
+                                                                                       self.history_length)
+            or _static(self.model),
+        }
+
+    def subject(self, **extra: object) -> dict[str, object]:
+        return {"model": self.model.name, "denoiser": self.denoiser_label, "sigma": self.sigma,
+                "history_length": self.history_length, **extra}
+
+    def reproduce(self, check_id: str) -> str:
+        return (f"decdiff verify {self.model.name} --history-length {self.history_length} --sigma {self.sigma:g} "
+                f"--denoiser {self.denoiser_label} --seed {self.seed} --check {check_id}")
+
+
+def _single_observation_without_hidden_dynamics(model: DecPOMDP, history_length: int) -> bool:
+    """Theorem 4's "history length 1": one observation, and no action-dependent step before it.
+
+    Without an observation at t = 0 a length-1 history already contains one transition;
+    if that transition depends on the others' (unobserved) actions, an agent's support
+    includes states only another joint action reaches, and the support claim can fail.
+    """
+    if history_length != 1:
+        return False
+    return model.has_initial_observation or model.transition.action_independent
+
+
+def _static(model: DecPOMDP) -> bool:
+    """The state never changes: every transition matrix is the identity."""
+    eye = np.eye(model.n_states)
+    return all(np.array_equal(m.toarray() if hasattr(m, "toarray") else m, eye) for m in model.transition.matrices)

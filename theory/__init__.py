@@ -1,0 +1,1 @@
+"""Symbolic, machine-checked derivations of the paper's results (one module per result)."""
