@@ -76,5 +76,6 @@ def dpomdp_text(model: DecPOMDP, comment: str = "") -> str:
 def write_dpomdp(model: DecPOMDP, path: str | os.PathLike, comment: str = "") -> Path:
     """Write `dpomdp_text(model)` to `path` and return it."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dpomdp_text(model, comment))
     return path
