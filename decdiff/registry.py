@@ -121,6 +121,7 @@ def run_checks(ctx, ids: Iterable[str] | None = None) -> list[CheckResult]:
         if unknown:
             raise InputError(f"unknown check (known: {', '.join(known)})", field=unknown[0])
         checks = [known[i] for i in ids]
+    smoke_test(ctx)
     capabilities = denoiser_capabilities(ctx.denoiser)
     results: list[CheckResult] = []
     for check in checks:
@@ -134,6 +135,28 @@ def run_checks(ctx, ids: Iterable[str] | None = None) -> list[CheckResult]:
             continue
         results.extend(check.run(ctx))
     return results
+
+
+def smoke_test(ctx) -> None:
+    """Call the denoiser once on every agent's history of a few joint histories.
+
+    A denoiser wrapped in `CheckedDenoiser` then fails here, with one line, before any
+    check spends time on it.
+    """
+    import numpy as np
+    import torch
+
+    from decdiff.implementations.histories import history_batch
+
+    histories = ctx.joint_histories
+    rows = min(len(histories), 4)
+    n = ctx.model.n_agents
+    batch = history_batch(ctx.model, np.repeat(np.arange(n), rows),
+                          histories.actions[:rows].transpose(2, 0, 1).reshape(n * rows, -1),
+                          histories.observations[:rows].transpose(2, 0, 1).reshape(n * rows, -1))
+    generator = torch.Generator().manual_seed(ctx.seed)
+    y = torch.randn(len(batch), ctx.model.state_dim, dtype=torch.float64, generator=generator)
+    ctx.denoiser(batch, y, torch.full((len(batch),), ctx.sigma, dtype=torch.float64))
 
 
 def check_denoiser(denoiser, model, *, sigma: float, history_length: int, seed: int = 0, label: str = "custom",

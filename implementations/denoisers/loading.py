@@ -8,6 +8,7 @@ from pathlib import Path
 from decdiff.errors import InputError
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.denoisers.protocol import Denoiser
+from decdiff.implementations.denoisers.validation import CheckedDenoiser
 from decdiff.implementations.models.decpomdp import DecPOMDP
 
 
@@ -17,7 +18,7 @@ def load_denoiser(spec: str, model: DecPOMDP, sigma: float) -> Denoiser:
         return ExactDenoiser(model)
     if ":" in spec and spec.rsplit(":", 1)[0].endswith(".py"):
         path, factory = spec.rsplit(":", 1)
-        return _from_factory(Path(path), factory, model, sigma)
+        return CheckedDenoiser(_from_factory(Path(path), factory, model, sigma), spec)
     if spec.endswith(".pt"):
         raise InputError("loading trained checkpoints needs `decdiff train` (not available yet)", source=spec)
     raise InputError("expected 'exact', FILE.py:FACTORY or FILE.pt", field=spec)

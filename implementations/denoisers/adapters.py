@@ -1,0 +1,82 @@
+"""Adapters that turn other parameterisations into the `Denoiser` protocol (VE, y = s + sigma z).
+
+Following k-diffusion's wrappers (Karras et al. 2022 preconditioning), a model ``F`` that
+takes a scaled input and sigma becomes a denoiser D(y) = c_skip y + c_out F(c_in y, sigma):
+
+* epsilon-prediction, F ≈ z:                 D = y - sigma F(y, sigma)            (c_skip 1, c_out -sigma)
+* residual-prediction, F ≈ y - s = sigma z:  D = y - F(y, sigma)
+* v-prediction with data scale sigma_data:   c_skip = sd^2/(sigma^2 + sd^2), c_out = -sigma sd/sqrt(sigma^2 + sd^2),
+                                             c_in = 1/sqrt(sigma^2 + sd^2)
+* a noise-blind model (the paper's f_theta) is already a denoiser; `FixedSigma` records
+  the sigma it was trained at.
+
+``F`` is any callable ``(histories, y, sigma [B]) -> [B, d]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from decdiff.implementations.denoisers.protocol import as_sigma
+from decdiff.implementations.histories import HistoryBatch
+
+ModelFunction = Callable[[HistoryBatch, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class _Preconditioned:
+    """D(y) = c_skip(sigma) y + c_out(sigma) F(c_in(sigma) y, sigma), noise-conditional."""
+
+    sigma: float | None = None
+
+    def __init__(self, model: ModelFunction) -> None:
+        self.model = model
+
+    def coefficients(self, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def __call__(self, histories: HistoryBatch, y: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        sigma = as_sigma(sigma, y.shape[0], y.dtype)
+        c_skip, c_out, c_in = (c[:, None] for c in self.coefficients(sigma))
+        return c_skip * y + c_out * self.model(histories, c_in * y, sigma)
+
+
+class EpsilonDenoiser(_Preconditioned):
+    """F predicts the standard normal noise z."""
+
+    def coefficients(self, sigma):
+        one = torch.ones_like(sigma)
+        return one, -sigma, one
+
+
+class ResidualDenoiser(_Preconditioned):
+    """F predicts the noise component y - s = sigma z."""
+
+    def coefficients(self, sigma):
+        one = torch.ones_like(sigma)
+        return one, -one, one
+
+
+class VDenoiser(_Preconditioned):
+    """F predicts v (k-diffusion's VDenoiser) for data of scale `sigma_data`."""
+
+    def __init__(self, model: ModelFunction, sigma_data: float = 1.0) -> None:
+        super().__init__(model)
+        self.sigma_data = sigma_data
+
+    def coefficients(self, sigma):
+        sd2 = self.sigma_data**2
+        norm = torch.sqrt(sigma**2 + sd2)
+        return sd2 / (sigma**2 + sd2), -sigma * self.sigma_data / norm, 1.0 / norm
+
+
+class FixedSigma:
+    """A noise-blind denoiser F(tau, y) trained at one sigma (the paper's f_theta): D = F."""
+
+    def __init__(self, model: Callable[[HistoryBatch, torch.Tensor], torch.Tensor], sigma: float) -> None:
+        self.model = model
+        self.sigma = sigma
+
+    def __call__(self, histories: HistoryBatch, y: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        return self.model(histories, y)
