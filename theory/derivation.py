@@ -20,7 +20,8 @@ Each step states its `mode`: ``"general"`` (symbolic objects of symbolic size or
 general K-state posterior), ``"fixed-size"`` (symbolic entries for a stated small size),
 or ``"instance"`` (exact rationals or algebraic numbers, with the reason sympy could not
 do better). Its `role` says whether it proves the (corrected) statement or checks an
-exact counterexample to the paper's original wording.
+exact counterexample to the paper's original wording, or (``"example"``) checks that an
+exact instance of the paper agrees with a statement already proved symbolically.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import sympy as sp
 
 Relation = Literal["eq", "ne", "ge", "gt", "superset"]
 Mode = Literal["general", "fixed-size", "instance"]
-Role = Literal["derivation", "counterexample"]
+Role = Literal["derivation", "counterexample", "example"]
 Status = Literal["proved", "refuted", "undecided", "error"]
 Verdict = Literal["proved", "proved-on-instances", "refuted", "failed"]
 Simplifier = Callable[[sp.Basic], sp.Basic]
@@ -157,7 +158,7 @@ def combine_verdict(steps: Sequence[Step], results: Sequence[StepResult]) -> Ver
     """`refuted` if a step is decided false, `failed` if one is undecided, else proved.
 
     Only derivation steps decide between `proved` and `proved-on-instances`; the
-    counterexample steps are exact instances by nature and must merely hold.
+    counterexample and example steps are exact instances by nature and must merely hold.
     """
     statuses = {r.status for r in results}
     if "refuted" in statuses:
@@ -184,7 +185,17 @@ def srepr_any(obj: Any) -> str:
         return "None"
     if isinstance(obj, (list, tuple)):
         return "(" + ",".join(srepr_any(o) for o in obj) + ")"
-    return sp.srepr(sp.sympify(obj))
+    return sp.srepr(_canonical_dummies(sp.sympify(obj)))
+
+
+def _canonical_dummies(expr: sp.Basic) -> sp.Basic:
+    """Rename `Dummy` symbols (whose srepr carries a process-dependent counter) to plain
+    symbols numbered by their first appearance, so the hash is reproducible."""
+    dummies: list[sp.Dummy] = []
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Dummy) and node not in dummies:
+            dummies.append(node)
+    return expr.xreplace({d: sp.Symbol(f"_dummy{i}") for i, d in enumerate(dummies)})
 
 
 def check_step(step: Step) -> StepResult:
@@ -206,6 +217,7 @@ def _residual(step: Step) -> sp.Basic:
 
 
 def _is_zero(expr: sp.Basic) -> bool | None:
+    """Whether `expr` is identically zero: True, False, or None (not decided)."""
     if isinstance(expr, sp.MatrixBase):
         flags = [_is_zero(e) for e in expr]
         if all(f is True for f in flags):
@@ -213,7 +225,12 @@ def _is_zero(expr: sp.Basic) -> bool | None:
         return False if any(f is False for f in flags) else None
     if isinstance(expr, sp.MatrixExpr):
         return True if isinstance(expr, sp.ZeroMatrix) else None
-    return sp.sympify(expr).is_zero
+    expr = sp.sympify(expr)
+    decided = expr.is_zero
+    if decided is None and expr.free_symbols and expr.is_rational_function():
+        # A rational function whose numerator is a non-zero polynomial is not an identity.
+        return False if sp.expand(sp.fraction(sp.cancel(expr))[0]) != 0 else True
+    return decided
 
 
 def _check_eq(step: Step) -> tuple[Status, str]:
@@ -275,6 +292,20 @@ RELATION_CHECKS: dict[str, Callable[[Step], tuple[Status, str]]] = {
 def _short(expr: Any, limit: int = 160) -> str:
     text = str(expr)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def rotation_2d() -> sp.Matrix:
+    """Every 2-D rotation but the half-turn, rationally parametrised by t = tan(angle/2)."""
+    t = sp.Symbol("t", real=True)
+    c, s = (1 - t**2) / (1 + t**2), 2 * t / (1 + t**2)
+    return sp.Matrix([[c, -s], [s, c]])
+
+
+def unchanged(expr: sp.Basic) -> sp.Basic:
+    """Simplifier for exact numbers: leave them as they are and let sympy decide their
+    sign by certified numerical evaluation (`is_positive`), which `simplify` would only
+    slow down on transcendental constants."""
+    return expr
 
 
 def linearize_sums(expr: sp.Basic, rules: dict[sp.Basic, sp.Basic] | None = None) -> sp.Basic:

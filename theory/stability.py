@@ -77,17 +77,17 @@ def local_contraction_step() -> Step:
 
 
 def nonhyperbolic_steps(mapping: sp.Expr) -> tuple[Step, ...]:
-    """Fixed point 0 with derivative 1, attracting on [-1, 1]; y^2 = a/(a+b) in (0, 1]."""
+    """Fixed point 0 with derivative 1, attracting on [-1, 1]; y^2 = a/(a+b) in (0, 1)."""
     ratio = sp.cancel(mapping / y).subs(y**2, a / (a + b))
     return (
         Step("nonhyperbolic_fixed_points", "The map's only real fixed point is 0.",
              sp.solveset(mapping - y, y, sp.S.Reals), sp.FiniteSet(0)),
         Step("nonhyperbolic_derivative", "f'(0) = 1: spectral radius 1, so 0 is not in F_phi.",
              sp.diff(mapping, y).subs(y, 0), sp.Integer(1)),
-        Step("nonhyperbolic_ratio_below_one", "f(y)/y < 1 for 0 < y^2 <= 1.",
+        Step("nonhyperbolic_ratio_below_one", "f(y)/y < 1 for 0 < y^2 < 1 (and f(+-1) = 0).",
              sp.Integer(1), ratio, relation="gt"),
         Step("nonhyperbolic_ratio_nonnegative",
-             "f(y)/y >= 0 for y^2 <= 1: |y_n| decreases to the fixed point 0.",
+             "f(y)/y >= 0 for y^2 < 1: |y_n| decreases to the only fixed point, 0.",
              ratio, sp.Integer(0), relation="ge"),
         Step("repelling_twin_same_jacobian",
              "y + y^3 has f'(0) = 1 too but f(y)/y - 1 = y^2 > 0: the Jacobian cannot decide.",

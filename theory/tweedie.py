@@ -96,7 +96,8 @@ def build(score: sp.Expr | None = None, minimiser: sp.Expr = m,
                    "for p_sigma(y|tau) = sum_k pi_k N(y; s_k, sigma^2 I), K states in R^d."),
         statement_latex=(r"f^*(\tau,y)=\mathbb{E}[s\mid y,\tau]=\sum_{k=1}^K w_k(y)s_k,\quad "
                          r"\nabla_y\log p_\sigma(y\mid\tau)=\frac{\mathbb{E}[s\mid y,\tau]-y}"
-                         r"{\sigma^2},\quad p_\sigma=\sum_{k=1}^K\pi_k\,\mathcal N(y;s_k,\sigma^2I)"),
+                         r"{\sigma^2},\quad p_\sigma=\sum_{k=1}^K\pi_k\,"
+                         r"\mathcal N(y;s_k,\sigma^2I)"),
         symbols={"K": "number of states in the posterior support (symbolic)",
                  "d": "state dimension (symbolic)", "s_k": "the states",
                  "pi_k": "posterior p(s_k|tau)", "w_k": "posterior weights p(s_k|y,tau)",
