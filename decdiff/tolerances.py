@@ -57,3 +57,59 @@ STABILITY_MARGIN = 1e-9
 #: Relative tolerance of bisections on the noise level (certified sigma bound, continuation):
 #: each answer is bracketed to within this fraction of sigma.
 SIGMA_BISECTION = 1e-7
+
+#: Continuation in sigma counts a fixed point as state s's own while it is nearer to s
+#: than to any other consistent state by this relative margin. Past a pitchfork the
+#: branch sits on the equidistant midpoint, where round-off alone would decide; just
+#: below it (sigma within SIGMA_BISECTION of sigma_c) the gap is ~sqrt(SIGMA_BISECTION) ~ 3e-4.
+OWN_STATE_MARGIN = 1e-6
+
+
+# ----- trained denoisers: Jacobian rank, Theorem 5, Corollary 5.1, Finding 3, Theorem 6 (issue 6) ----
+#: Numerical rank of J_+ (Eq. 14): singular values > this * sigma_max count. PAPER.md §1.7
+#: leaves the tolerance open and suggests 1e-3; float64 J_+ of a float32-trained network
+#: evaluated in float64 is accurate to ~1e-13 relative, far below it.
+JACOBIAN_RANK_RELATIVE = 1e-3
+
+#: Relative tolerances at which ranks are also reported (the rank's sensitivity to the choice).
+JACOBIAN_RANK_SWEEP = (1e-1, 1e-2, 1e-3, 1e-4, 1e-6)
+
+#: Theorem 5: perturbation sizes ||d tau|| of the continuous history features (one-hot
+#: features have entries 0/1, so these are 1% down to 0.03% of an entry). Small enough
+#: that the Jacobian change eps is small, large enough that the O(eps^2) error (~1e-8 at
+#: the smallest size for O(1) curvature) stays well above the Newton residual floor below.
+THEOREM5_SCALES = (1e-2, 3e-3, 1e-3, 3e-4)
+
+#: Errors of the Eq. (13) prediction at or below this are round-off (Newton refines to
+#: FIXED_POINT_RESIDUAL = 1e-12, amplified by 1 / (1 - lambda) <= 10 for the fixed points
+#: analysed) and are left out of the log-log slope fit.
+THEOREM5_ERROR_FLOOR = 1e-10
+
+#: Theorem 5's "for a small eps": the Jacobian change ||J_y(tau', y*') - J_y(tau, y*)||_F at
+#: the largest perturbation must be at most this (J_y has entries of order 1 at most; a
+#: change of 0.1 keeps the second-order Taylor term dominant over higher orders).
+THEOREM5_MAX_JACOBIAN_CHANGE = 0.1
+
+#: Theorem 5's conclusion Err = O(eps^2): the least-squares slope of log ||Err|| against
+#: log eps must be at least 2 minus this. An exact quadratic error gives 2; third-order
+#: terms over the 1.5 decades of THEOREM5_SCALES move the fitted slope by a few hundredths
+#: for smooth networks; a first-order (wrong) prediction gives slope ~1.
+THEOREM5_SLOPE = 0.3
+
+#: Corollary 5.1's formula agrees with the exact J_+ within this relative Frobenius error
+#: when W_y W_y^+ = I. In float64 the eigendecomposition of J_y loses ~cond(U) * 1e-16; the
+#: §6.9 reproduction gives 1e-15 .. 4e-15, and random networks stay below 1e-11.
+COROLLARY5_1_RELATIVE = 1e-8
+
+#: Corollary 5.1 assumes J_y symmetric and PSD, "approximately true for learned denoisers":
+#: we accept ||J - J^T||_F / ||J||_F <= this, and a smallest eigenvalue of the symmetric part
+#: >= -this * ||J||_2. 5% is our choice of "approximately"; the exact denoiser has 0 (to 1e-16).
+JACOBIAN_SYMMETRY_RELATIVE = 0.05
+
+#: Two-sided confidence level of the intervals checks report (Spearman's rho, bootstraps).
+CONFIDENCE_LEVEL = 0.95
+
+#: A trained denoiser meets Theorem 1's "without approximation errors" premise when its
+#: excess MSE E||f - f*||^2 (= MSE(f) - Bayes MSE in expectation) is at most this fraction
+#: of the Bayes MSE E||s - f*||^2 on held-out histories (the issue's "within 10%" figure).
+TRAINED_REFERENCE_RELATIVE = 0.1

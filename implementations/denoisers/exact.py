@@ -13,7 +13,7 @@ weight have logit -inf and weight exactly 0, and sigma = 1e-3 gives finite answe
 
 Speed (issue 3): the logits of a chunk of rows are one matrix product with the
 augmented matrices [y / sigma^2, -1 / (2 sigma^2)] and [s_k, ||s_k||^2]; the softmax is
-shifted and exponentiated in place, and its normaliser comes out of the second matrix
+shifted in place and exponentiated, and its normaliser comes out of the second matrix
 product as an extra column of ones, so each (noisy state, model state) pair is touched
 by two products, one max and one exp. Rows are processed in chunks that stay in cache.
 States that no history of the batch supports are dropped before any of this.
@@ -59,7 +59,9 @@ def mixture_weights(log_weights: torch.Tensor, states: torch.Tensor, y: torch.Te
 def _mean_chunk(log_weights: torch.Tensor, states: torch.Tensor, states_one: torch.Tensor, y: torch.Tensor,
                 sigma: torch.Tensor) -> torch.Tensor:
     logits = mixture_logits(log_weights, states, y, sigma)
-    unnormalised = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_()
+    # The shift cancels in the ratio below, so it carries no gradient (detach); exp is out of
+    # place so that autograd and torch.func keep the logits they saved.
+    unnormalised = torch.exp(logits.sub_(logits.amax(dim=1, keepdim=True).detach()))
     moments = unnormalised @ states_one                      # [B, d + 1]: sum_k e_k s_k and sum_k e_k
     return moments[:, :-1] / moments[:, -1:]
 
@@ -75,7 +77,7 @@ def mixture_mean(log_weights: torch.Tensor, states: torch.Tensor, y: torch.Tenso
     shared = log_weights.ndim == 1
     chunks = [_mean_chunk(log_weights if shared else log_weights[a:a + CHUNK_ROWS], states, states_one,
                           y[a:a + CHUNK_ROWS], sigma[a:a + CHUNK_ROWS])
-              for a in range(0, y.shape[0], CHUNK_ROWS)]
+              for a in range(0, max(y.shape[0], 1), CHUNK_ROWS)]
     return chunks[0] if len(chunks) == 1 else torch.cat(chunks)
 
 

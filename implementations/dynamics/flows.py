@@ -35,12 +35,32 @@ from decdiff.implementations.histories import HistoryBatch
 NoisyMap = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+class MixtureMap:
+    """f*(y; sigma) = E_w[s] for explicit states ``[K, d]`` and weights ``[K]`` (PAPER.md §1.4).
+
+    The exact denoiser conditioned on one history is this map over the history's
+    consistent states; tests use it directly for the paper's 1-D examples.
+    """
+
+    def __init__(self, states: torch.Tensor, weights: torch.Tensor) -> None:
+        support = weights > 0
+        self.states = states.to(torch.float64)[support]
+        self.log_weights = torch.log(weights.to(torch.float64)[support])
+
+    def __call__(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
+        return mixture_mean(self.log_weights, self.states, y, as_sigma(sigma, y.shape[0]))
+
+    def jacobian(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
+        """``[B, d, d]``: Cov_w[s] / sigma^2."""
+        return mixture_jacobian(self.log_weights, self.states, y, as_sigma(sigma, y.shape[0]))
+
+
 class ConditionedDenoiser:
     """y, sigma -> f(tau, y; sigma) for ONE history tau, and its Jacobian (Eq. 9).
 
-    For the exact denoiser the log-posterior of tau is computed once and restricted to
-    its support, and the mixture kernels are called directly; any other denoiser is
-    called with tau repeated to the batch size (one repeated batch kept per size).
+    For the exact denoiser the posterior of tau is computed once and the call goes to a
+    `MixtureMap` over its support; any other denoiser is called with tau repeated to the
+    batch size (one repeated batch kept per size) and differentiated by ``vmap(jacrev)``.
     """
 
     def __init__(self, denoiser: Denoiser, history: HistoryBatch) -> None:
@@ -49,12 +69,8 @@ class ConditionedDenoiser:
         self.denoiser = denoiser
         self.history = history
         self._repeated: dict[int, HistoryBatch] = {}
-        if isinstance(denoiser, ExactDenoiser):
-            prepared = denoiser.prepare(history)
-            self.log_weights: torch.Tensor | None = prepared.log_table[0]
-            self.support_states = denoiser.states[prepared.support]
-        else:
-            self.log_weights = None
+        self.mixture = MixtureMap(denoiser.states, denoiser.posteriors(history)[0]) \
+            if isinstance(denoiser, ExactDenoiser) else None
 
     def _batch(self, size: int) -> HistoryBatch:
         if size not in self._repeated:
@@ -62,16 +78,16 @@ class ConditionedDenoiser:
         return self._repeated[size]
 
     def __call__(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
+        if self.mixture is not None:
+            return self.mixture(y, sigma)
         sigma = as_sigma(sigma, y.shape[0])
-        if self.log_weights is not None:
-            return mixture_mean(self.log_weights, self.support_states, y, sigma)
         return self.denoiser(self._batch(y.shape[0]), y, sigma).to(torch.float64)
 
     def jacobian(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
         """``[B, d, d]``: closed form Cov_w[s]/sigma^2 for f*, ``vmap(jacrev)`` otherwise."""
+        if self.mixture is not None:
+            return self.mixture.jacobian(y, sigma)
         sigma = as_sigma(sigma, y.shape[0])
-        if self.log_weights is not None:
-            return mixture_jacobian(self.log_weights, self.support_states, y, sigma)
         return autograd_jacobian(self.denoiser, self.history, y, sigma).to(torch.float64)
 
 

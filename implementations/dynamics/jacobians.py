@@ -27,6 +27,10 @@ def autograd_jacobian(denoiser: Denoiser, history: HistoryBatch, y: torch.Tensor
     def row(y_row: torch.Tensor, sigma_row: torch.Tensor) -> torch.Tensor:
         return denoiser(history, y_row[None], sigma_row[None])[0]
 
+    # One plain call first: a denoiser that reads the history's index tensors as numpy
+    # (the exact one deduplicates them) cannot do so on the transforms' wrapped tensors,
+    # but caches what it read, keyed by the history object.
+    denoiser(history, y[:1], sigma[:1])
     return torch.func.vmap(torch.func.jacrev(row))(y, sigma)
 
 

@@ -422,8 +422,9 @@ class _Parser:
     def _row(self, text: str, line: int, field: str, width: int, width_name: str) -> np.ndarray:
         """Parse a line of exactly `width` real numbers."""
         if not _ROW_RE.fullmatch(text):
-            bad = next(t for t in text.split() if not _REAL_RE.fullmatch(t))
-            hint = " (NaN and infinity are not allowed)" if bad.lower().lstrip("+-") in ("nan", "inf", "infinity") else ""
+            bad = next((t for t in text.split() if not _REAL_RE.fullmatch(t)), text)
+            special = bad.lower().lstrip("+-") in ("nan", "inf", "infinity")
+            hint = " (NaN and infinity are not allowed)" if special else ""
             self.fail(line, field, f"expected a number, found {_short(bad)!r}{hint}")
         values = np.array(text.split(), dtype=np.float64)
         if len(values) != width:
@@ -452,7 +453,9 @@ class _Parser:
         if len(tokens) == 1 and _UINT_RE.fullmatch(tokens[0]):
             count = _as_index(tokens[0])
             if not 1 <= count <= SIZE_LIMIT:
-                self.fail(line, field, f"a count must be between 1 and {SIZE_LIMIT}, found {_short(tokens[0])} ({kind})")
+                self.fail(
+                    line, field, f"a count must be between 1 and {SIZE_LIMIT}, found {_short(tokens[0])} ({kind})"
+                )
             return _Names(kind, tuple(str(i) for i in range(count)), {})
         names = [self._tok(t, line, field) for t in tokens]
         for name in names:

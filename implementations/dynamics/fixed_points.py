@@ -1,0 +1,289 @@
+"""Fixed points of a denoiser conditioned on one history, and periodic orbits of composite maps.
+
+A fixed point is y* = f(tau, y*; sigma) (Eq. 11); it is stable when the spectral radius of
+J_f(y* | tau) (Eq. 9) is < 1. They are found as follows, batched over starts:
+
+1. draw N starts from p_0: ``"prior-sigma"`` N(0, sigma^2 I) (the algorithm's Step 1),
+   ``"standard"`` N(0, I) (Fig. 4), or ``"posterior"`` p_sigma(y | tau) = sum_k pi_k N(s_k, sigma^2 I)
+   (PAPER.md §6.5);
+2. run the plain iteration (Eq. 7) until ||Delta y|| < FLOW_STEP: where each start ends
+   gives the basin masses of Eq. (10) as Monte-Carlo atom masses (PAPER.md §6.4) with
+   Wilson intervals;
+3. refine by damped Newton on g(y) = f(y) - y, y <- y - alpha (J - I)^+ g with alpha halved
+   until ||g|| decreases, to ||g|| <= FIXED_POINT_RESIDUAL, from the iteration's end points,
+   from the consistent states themselves, and, for unstable fixed points (saddles between
+   basins), from midpoints between stable fixed points and from raw starts;
+4. deduplicate; for each point report eigenvalues, spectral radius, stability, basin mass,
+   the nearest consistent state (posterior > 0) and its distance.
+
+A composite map F = f_{i_k} o ... o f_{i_1} (Definition 6, one pass of the flow) has fixed
+points that are points of period-k orbits of the composite flow; its Jacobian is the
+chain-rule product along the orbit, and each fixed point reports the whole orbit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+import torch
+
+from decdiff.implementations.denoisers.exact import ExactDenoiser
+from decdiff.implementations.denoisers.protocol import Denoiser
+from decdiff.implementations.dynamics.flows import ConditionedDenoiser, fixed_sigma_flow, proportion_interval
+from decdiff.implementations.histories import HistoryBatch
+from decdiff.implementations.models.decpomdp import DecPOMDP
+from decdiff.implementations.policies import Policy
+from decdiff.tolerances import FIXED_POINT_DEDUP, FIXED_POINT_RESIDUAL, FLOW_STEP, STABILITY_MARGIN
+
+StartDistribution = Literal["prior-sigma", "standard", "posterior"]
+
+
+class DifferentiableMap(Protocol):
+    """y, sigma -> f(y; sigma) with a ``jacobian(y, sigma)`` (a `ConditionedDenoiser` or `CompositeMap`)."""
+
+    def __call__(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor: ...
+
+    def jacobian(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor: ...
+
+
+class CompositeMap:
+    """F(y) = f_{i_k}(... f_{i_1}(y)): one pass of a (partial) composite flow (Definition 6)."""
+
+    def __init__(self, maps: Sequence[ConditionedDenoiser]) -> None:
+        self.maps = tuple(maps)
+
+    def orbit(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
+        """``[k + 1, B, d]``: y, f_{i_1}(y), ..., F(y)."""
+        points = [y]
+        for f in self.maps:
+            points.append(f(points[-1], sigma))
+        return torch.stack(points)
+
+    def __call__(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
+        return self.orbit(y, sigma)[-1]
+
+    def jacobian(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
+        """J_{i_k}(y_{k-1}) ... J_{i_1}(y_0) (chain rule)."""
+        points = self.orbit(y, sigma)
+        total = torch.eye(y.shape[1], dtype=y.dtype).expand(y.shape[0], -1, -1)
+        for f, point in zip(self.maps, points[:-1]):
+            total = f.jacobian(point, sigma) @ total
+        return total
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """One fixed point y* = f(y*) (of a conditioned denoiser, or of a composite map).
+
+    Attributes:
+        point: ``[d]`` y*.
+        residual: ||f(y*) - y*||.
+        eigenvalues: ``[d]`` complex eigenvalues of J_f(y*).
+        spectral_radius: max |lambda| (the paper's |lambda_max|, Eq. 11).
+        stable: spectral radius < 1 - STABILITY_MARGIN.
+        basin_count: starts whose plain iteration converged to y*.
+        basin_mass: basin_count / number of starts; ``basin_ci`` its Wilson interval.
+        nearest_state: index (into the model's states) of the nearest consistent state.
+        distance: ||y* - s_nearest||.
+        orbit: ``[k, d]`` the period-k orbit through y* for a composite map, else None.
+    """
+
+    point: np.ndarray
+    residual: float
+    eigenvalues: np.ndarray
+    spectral_radius: float
+    stable: bool
+    basin_count: int
+    basin_mass: float
+    basin_ci: tuple[float, float]
+    nearest_state: int
+    distance: float
+    orbit: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class FixedPointSet:
+    """Every fixed point found for one map at one sigma, with how they were found."""
+
+    points: tuple[FixedPoint, ...]
+    sigma: float
+    start: StartDistribution
+    n_starts: int
+    unconverged: int
+    consistent: np.ndarray
+    posterior: np.ndarray
+    tolerances: dict[str, float] = field(default_factory=dict)
+
+    def stable(self) -> tuple[FixedPoint, ...]:
+        return tuple(p for p in self.points if p.stable)
+
+    def unstable(self) -> tuple[FixedPoint, ...]:
+        return tuple(p for p in self.points if not p.stable)
+
+
+def draw_starts(kind: StartDistribution, n: int, states: torch.Tensor, posterior: torch.Tensor, sigma: float,
+                generator: torch.Generator) -> torch.Tensor:
+    """``[n, d]`` starts from N(0, sigma^2 I), N(0, I) or p_sigma(y | tau) = sum_k pi_k N(s_k, sigma^2 I)."""
+    noise = torch.randn(n, states.shape[1], generator=generator, dtype=torch.float64)
+    if kind == "prior-sigma":
+        return sigma * noise
+    if kind == "standard":
+        return noise
+    if kind == "posterior":
+        picks = torch.multinomial(posterior, n, replacement=True, generator=generator)
+        return states[picks] + sigma * noise
+    raise ValueError(f"unknown start distribution {kind!r}")
+
+
+def _at(sigma: float | torch.Tensor, rows: torch.Tensor) -> float | torch.Tensor:
+    """The noise levels of some rows: a scalar, or a ``[B]`` tensor indexed by ``rows``."""
+    return sigma[rows] if isinstance(sigma, torch.Tensor) and sigma.ndim == 1 else sigma
+
+
+def newton_refine(f: DifferentiableMap, y: torch.Tensor, sigma: float | torch.Tensor, *, max_iter: int = 60,
+                  tol: float = FIXED_POINT_RESIDUAL, halvings: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
+    """Damped Newton on g(y) = f(y) - y; returns refined ``[B, d]`` points and ``[B]`` residuals ||g||.
+
+    Step y <- y + alpha delta, delta = -(J - I)^+ g (least squares, so a singular J - I
+    is no failure), alpha = 1, 1/2, ... until ||g|| decreases; rows whose residual
+    reaches `tol`, or that cannot decrease it any more, stop. ``sigma`` is a scalar or
+    one level per row.
+    """
+    y = y.to(torch.float64).clone()
+    g = f(y, sigma) - y
+    res = g.norm(dim=1)
+    active = res > tol
+    eye = torch.eye(y.shape[1], dtype=torch.float64)
+    for _ in range(max_iter):
+        rows = torch.nonzero(active).flatten()
+        if rows.numel() == 0:
+            break
+        jac = f.jacobian(y[rows], _at(sigma, rows)) - eye
+        delta = -torch.linalg.lstsq(jac, g[rows][:, :, None], driver="gelsd").solution[:, :, 0]
+        alpha = torch.ones(rows.numel(), dtype=torch.float64)
+        pending = torch.ones(rows.numel(), dtype=torch.bool)
+        for _ in range(halvings):
+            idx = torch.nonzero(pending).flatten()
+            if idx.numel() == 0:
+                break
+            trial = y[rows[idx]] + alpha[idx, None] * delta[idx]
+            g_trial = f(trial, _at(sigma, rows[idx])) - trial
+            r_trial = g_trial.norm(dim=1)
+            better = r_trial < res[rows[idx]]
+            take = rows[idx[better]]
+            y[take], g[take], res[take] = trial[better], g_trial[better], r_trial[better]
+            pending[idx[better]] = False
+            alpha[idx[~better]] *= 0.5
+        stalled = rows[pending]
+        active[stalled] = False
+        active[rows] &= res[rows] > tol
+    return y, res
+
+
+def cluster(points: torch.Tensor, tol: float = FIXED_POINT_DEDUP) -> tuple[torch.Tensor, torch.Tensor]:
+    """Deduplicate ``[N, d]`` points: ``[M, d]`` representatives and ``[N]`` labels.
+
+    Points are first grouped on a grid of spacing `tol`, then grid cells whose
+    representatives lie within `tol` of each other are merged (first one wins).
+    """
+    keys = torch.round(points / tol).to(torch.int64)
+    cells, inverse = torch.unique(keys, dim=0, return_inverse=True)
+    first = torch.full((cells.shape[0],), points.shape[0], dtype=torch.int64)
+    first.scatter_reduce_(0, inverse, torch.arange(points.shape[0]), reduce="amin")
+    reps = points[first]
+    close = torch.cdist(reps, reps) < tol
+    owner = close.to(torch.int8).argmax(dim=1)                 # first representative within tol
+    owner = owner[owner]
+    kept, relabel = torch.unique(owner, return_inverse=True)
+    return reps[kept], relabel[inverse]
+
+
+def _saddle_seeds(stable: torch.Tensor, max_pairs: int) -> torch.Tensor:
+    """Midpoints of the closest pairs of stable fixed points (at most `max_pairs`)."""
+    m = stable.shape[0]
+    if m < 2:
+        return stable[:0]
+    i, j = torch.triu_indices(m, m, offset=1)
+    dist = (stable[i] - stable[j]).norm(dim=1)
+    keep = torch.argsort(dist)[:max_pairs]
+    return 0.5 * (stable[i[keep]] + stable[j[keep]])
+
+
+def find_fixed_points(f: DifferentiableMap, sigma: float, states: torch.Tensor, posterior: torch.Tensor, *,
+                      start: StartDistribution = "posterior", n_starts: int = 2000, seed: int = 0,
+                      max_steps: int = 2000, newton_starts: int = 64, max_saddle_pairs: int = 256,
+                      orbit: bool = False) -> FixedPointSet:
+    """All fixed points of ``f(., sigma)`` that the recipe of the module docstring finds.
+
+    ``states [S, d]`` and ``posterior [S]`` are the model's states and the history's
+    posterior: they give the consistent states (posterior > 0), the Newton seeds at those
+    states, and the ``"posterior"`` start distribution. ``orbit`` asks each point for its
+    orbit (for a `CompositeMap`).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    consistent = torch.nonzero(posterior > 0).flatten()
+    starts = draw_starts(start, n_starts, states, posterior, sigma, generator)
+    flow = fixed_sigma_flow(f, starts, sigma, max_steps, tol=FLOW_STEP)
+    ends, _ = newton_refine(f, flow.y, sigma)
+    seeds, _ = newton_refine(f, torch.cat([states[consistent], starts[:newton_starts]]), sigma)
+    candidates = torch.cat([ends, seeds])
+    residual_ok = (f(candidates, sigma) - candidates).norm(dim=1) <= FIXED_POINT_RESIDUAL
+    reps, _ = cluster(candidates[residual_ok])
+    radius = _spectral_radii(f, reps, sigma)
+    saddles, _ = newton_refine(f, _saddle_seeds(reps[radius < 1.0 - STABILITY_MARGIN], max_saddle_pairs), sigma)
+    saddles = saddles[(f(saddles, sigma) - saddles).norm(dim=1) <= FIXED_POINT_RESIDUAL]
+    reps, _ = cluster(torch.cat([reps, saddles]))
+    counts = _basin_counts(reps, ends, flow.converged)
+    points = _describe(f, reps, sigma, counts, n_starts, states, consistent, orbit)
+    return FixedPointSet(points, float(sigma), start, n_starts, int((~flow.converged).sum()),
+                         consistent.numpy(), posterior.numpy(),
+                         {"fixed_point_residual": FIXED_POINT_RESIDUAL, "flow_step": FLOW_STEP,
+                          "dedup": FIXED_POINT_DEDUP, "stability_margin": STABILITY_MARGIN})
+
+
+def _spectral_radii(f: DifferentiableMap, points: torch.Tensor, sigma: float) -> torch.Tensor:
+    if points.shape[0] == 0:
+        return points.new_zeros(0)
+    return torch.linalg.eigvals(f.jacobian(points, sigma)).abs().amax(dim=1)
+
+
+def _basin_counts(reps: torch.Tensor, ends: torch.Tensor, converged: torch.Tensor) -> torch.Tensor:
+    """``[M]``: converged starts whose refined end point is (within the dedup radius) each representative."""
+    if reps.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.int64)
+    dist = torch.cdist(ends[converged], reps)
+    nearest = dist.argmin(dim=1)
+    hit = dist.gather(1, nearest[:, None])[:, 0] < FIXED_POINT_DEDUP
+    return torch.bincount(nearest[hit], minlength=reps.shape[0])
+
+
+def _describe(f: DifferentiableMap, reps: torch.Tensor, sigma: float, counts: torch.Tensor, n_starts: int,
+              states: torch.Tensor, consistent: torch.Tensor, orbit: bool) -> tuple[FixedPoint, ...]:
+    if reps.shape[0] == 0:
+        return ()
+    eig = torch.linalg.eigvals(f.jacobian(reps, sigma))
+    radius = eig.abs().amax(dim=1)
+    residual = (f(reps, sigma) - reps).norm(dim=1)
+    dist = torch.cdist(reps, states[consistent])
+    nearest = dist.argmin(dim=1)
+    orbits = f.orbit(reps, sigma)[:-1].transpose(0, 1) if orbit else None
+    order = torch.argsort(counts, descending=True, stable=True)
+    return tuple(FixedPoint(
+        point=reps[m].numpy(), residual=float(residual[m]), eigenvalues=eig[m].numpy(),
+        spectral_radius=float(radius[m]), stable=bool(radius[m] < 1.0 - STABILITY_MARGIN),
+        basin_count=int(counts[m]), basin_mass=float(counts[m]) / n_starts,
+        basin_ci=proportion_interval(int(counts[m]), n_starts), nearest_state=int(consistent[nearest[m]]),
+        distance=float(dist[m, nearest[m]]), orbit=None if orbits is None else orbits[m].numpy())
+        for m in order.tolist())
+
+
+def fixed_points(denoiser: Denoiser, model: DecPOMDP, history: HistoryBatch, sigma: float, *,
+                 policy: Policy | None = None, **options: object) -> FixedPointSet:
+    """Fixed points of f(tau, .; sigma) for one history (length-1 `HistoryBatch`); see `find_fixed_points`."""
+    reference = denoiser if isinstance(denoiser, ExactDenoiser) else ExactDenoiser(model, policy)
+    posterior = reference.posteriors(history)[0]
+    states = torch.from_numpy(np.ascontiguousarray(model.states, dtype=np.float64))
+    return find_fixed_points(ConditionedDenoiser(denoiser, history), sigma, states, posterior, **options)

@@ -1,0 +1,96 @@
+"""Fixed points of f* against PAPER.md §6.1-6.3 and the certified one-per-state statement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from decdiff.implementations.denoisers.exact import ExactDenoiser
+from decdiff.implementations.dynamics.certify import certify, continuation_sigma_c
+from decdiff.implementations.dynamics.fixed_points import find_fixed_points, fixed_points
+from decdiff.implementations.dynamics.flows import MixtureMap, fixed_sigma_flow
+from decdiff.implementations.histories import agent_histories, history_batch
+from decdiff.implementations.models.sensor_networks import sensor_ring
+from decdiff.implementations.models.strategies import models
+from decdiff.implementations.sampling import sample_trajectories
+
+T = torch.float64
+
+
+@pytest.mark.parametrize("sigma, distance, lam", [(0.3, 2.1e-5, 3.3e-4), (0.5, 3.0e-2, 0.166), (0.6, 0.135, 0.48)])
+def test_paper_6_1_table(sigma, distance, lam):
+    model = sensor_ring()                                  # CO ring: agent 3 (index 2) sees (0,0): {e1, e4}
+    history = history_batch(model, [2], np.zeros((1, 0), int), [[0]])
+    found = fixed_points(ExactDenoiser(model), model, history, sigma, n_starts=400)
+    assert found.consistent.tolist() == [0, 3]
+    near_e1 = [p for p in found.stable() if p.nearest_state == 0]
+    assert len(near_e1) == 1 and len(found.stable()) == 2
+    assert near_e1[0].distance == pytest.approx(distance, rel=0.03)
+    assert near_e1[0].spectral_radius == pytest.approx(lam, rel=0.03)
+
+
+def _line(weights):
+    return torch.tensor([[0.0], [1.0]], dtype=T), torch.tensor(weights, dtype=T)
+
+
+@pytest.mark.parametrize("sigma, attractors", [(0.45, [0.152, 0.848]), (0.55, [0.5]), (0.7, [0.5])])
+def test_paper_6_2_one_dimensional(sigma, attractors):
+    states, w = _line([0.5, 0.5])
+    found = find_fixed_points(MixtureMap(states, w), sigma, states, w, n_starts=400)
+    got = sorted(float(p.point[0]) for p in found.stable())
+    assert got == pytest.approx(attractors, abs=1e-3)
+
+
+@pytest.mark.parametrize("sigma, attractors", [(0.5, [[0.979, 0.021], [0.021, 0.979]]),
+                                               (0.7, [[0.621, 0.379], [0.379, 0.621]]), (0.75, [[0.5, 0.5]])])
+def test_paper_6_2_one_hot(sigma, attractors):
+    states, w = torch.eye(2, dtype=T), torch.tensor([0.5, 0.5], dtype=T)
+    found = find_fixed_points(MixtureMap(states, w), sigma, states, w, n_starts=400)
+    got = sorted(p.point.tolist() for p in found.stable())
+    assert np.allclose(got, sorted(attractors), atol=1e-3)
+
+
+def test_paper_6_3_band_converges_against_the_argmax():
+    states, w = _line([0.3, 0.7])
+    f = MixtureMap(states, w)
+    y0 = torch.tensor([[0.4611]], dtype=T)
+    weights_at_y0 = torch.softmax(torch.log(w) - (y0 - states.T) ** 2 / (2 * 0.2**2), dim=1)
+    assert int(weights_at_y0.argmax()) == 0                      # posterior argmax is state 0 ...
+    end = fixed_sigma_flow(f, y0, 0.2, 2000, tol=1e-12).y
+    assert float(end) == pytest.approx(1.0, abs=1e-3)             # ... yet the iteration converges to 1
+    found = find_fixed_points(f, 0.2, states, w, n_starts=200)
+    saddle = [p for p in found.unstable()]
+    assert len(saddle) == 1 and float(saddle[0].point[0]) == pytest.approx(0.4596, abs=1e-4)
+
+
+@given(model=models(max_agents=2, max_states=4), seed=st.integers(0, 30), factor=st.floats(0.2, 0.95))
+def test_below_certified_sigma_one_stable_fixed_point_per_consistent_state(model, seed, factor):
+    history = agent_histories(model, sample_trajectories(model, 2, 1, seed=seed))[0]
+    denoiser = ExactDenoiser(model)
+    posterior = denoiser.posteriors(history)[0].numpy()
+    states = np.asarray(model.states, dtype=np.float64)
+    consistent = np.flatnonzero(posterior > 0)
+    from decdiff.implementations.dynamics.certify import certified_sigma_bound
+    sigma = factor * float(certified_sigma_bound(states, posterior, rtol=1e-4).min())
+    if not np.isfinite(sigma):
+        sigma = 0.3
+    found = fixed_points(denoiser, model, history, sigma, n_starts=200)
+    certificates = {c.state: c for c in certify(states, posterior, sigma)}
+    assert all(c.holds for c in certificates.values())
+    stable = found.stable()
+    assert sorted(p.nearest_state for p in stable) == consistent.tolist()
+    for p in stable:
+        assert p.distance <= certificates[p.nearest_state].location_radius + 1e-9
+        assert p.spectral_radius <= certificates[p.nearest_state].jacobian_bound + 1e-9
+
+
+def test_above_sigma_c_the_minor_state_loses_its_attractor():
+    states, w = _line([0.3, 0.7])
+    sigma_c = float(continuation_sigma_c(states.numpy(), w.numpy())[0])
+    below = find_fixed_points(MixtureMap(states, w), 0.98 * sigma_c, states, w, n_starts=300)
+    above = find_fixed_points(MixtureMap(states, w), 1.02 * sigma_c, states, w, n_starts=300)
+    assert sorted(p.nearest_state for p in below.stable()) == [0, 1]
+    assert [p.nearest_state for p in above.stable()] == [1]
