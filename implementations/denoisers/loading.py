@@ -20,7 +20,9 @@ def load_denoiser(spec: str, model: DecPOMDP, sigma: float) -> Denoiser:
         path, factory = spec.rsplit(":", 1)
         return CheckedDenoiser(_from_factory(Path(path), factory, model, sigma), spec)
     if spec.endswith(".pt"):
-        raise InputError("loading trained checkpoints needs `decdiff train` (not available yet)", source=spec)
+        from decdiff.implementations.denoisers.checkpoints import load_checkpoint
+
+        return CheckedDenoiser(load_checkpoint(spec, model), spec)
     raise InputError("expected 'exact', FILE.py:FACTORY or FILE.pt", field=spec)
 
 
