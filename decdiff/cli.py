@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 
 from decdiff.errors import InputError
+from decdiff.cli_train import add_train_parser
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -108,6 +109,25 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_VIOLATED if summary.verdicts["violated"] else EXIT_OK
 
 
+def _progress(message: str) -> None:
+    print(f"  ... {message}", file=sys.stderr, flush=True)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from decdiff.report.write import write_report
+
+    out_dir = Path(args.out)
+    report = write_report(args.suite, seed=args.seed, out_dir=out_dir, progress=_progress)
+    violated = sum(c["verdict"] == "violated" for run in report["runs"] for c in run["checks"])
+    print(f"report written to {out_dir}/ (report.json, report.md, report.html, timings.json)")
+    missing = report["claims_without_executed_checks"]
+    if missing:
+        print(f"claims with no executed check: {', '.join(missing)}")
+    return EXIT_VIOLATED if violated or missing else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="decdiff", description="Verification harness for diffusion denoisers on Dec-POMDPs.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -127,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     verify.add_argument("--check", action="append", metavar="ID", help="run only this check (repeatable)")
     verify.set_defaults(run=_cmd_verify)
+    report = sub.add_parser("report", help="the theorem-validation report (JSON, Markdown, HTML, figures)")
+    report.add_argument("--suite", choices=("quick", "paper"), default="quick", help="quick (default) or paper")
+    report.add_argument("--out", default="reports/latest", help="output folder (default reports/latest)")
+    report.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    report.set_defaults(run=_cmd_report)
+    add_train_parser(sub)
     return parser
 
 

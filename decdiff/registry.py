@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from decdiff import claims as claim_catalogue
 from decdiff.results import CheckResult
 
 CheckFunction = Callable[["CheckContext"], list[CheckResult]]
@@ -43,8 +44,7 @@ class Check:
 _CHECKS: dict[str, Check] = {}
 
 #: Every claim the paper makes that decdiff checks, in report order.
-CLAIMS = ("Theorem 1", "Theorem 2", "Finding 1", "Theorem 3", "Theorem 4", "Theorem 5", "Corollary 5.1",
-          "Finding 3", "Theorem 6", "Theorem 7", "Corollary 7.1", "Corollary 7.2", "Finding 6", "Theorem 8")
+CLAIMS = tuple(claim.name for claim in claim_catalogue.CLAIMS)
 
 
 def register_check(id: str, claim: str, summary: str, requires: Iterable[str] = ()) -> Callable[[CheckFunction],

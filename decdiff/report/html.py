@@ -1,0 +1,87 @@
+"""Render a report (the JSON object, and nothing else) as one self-contained HTML page.
+
+Figures are embedded as base64 PNG data URIs and LaTeX statements are converted to
+MathML (rendered natively by browsers), so the page needs no network access and no
+JavaScript.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import jinja2
+import latex2mathml.converter
+from markupsafe import Markup
+
+_TEMPLATE = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>decdiff report ({{ r.suite.name }})</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
+th, td { border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
+.holds, .proved { color: #176117; font-weight: bold; } .violated, .refuted, .failed { color: #a31515; font-weight: bold; }
+.outside-assumptions { color: #8a5a00; font-weight: bold; } .inconclusive, .skipped { color: #555; }
+code { font-size: 0.85rem; } figure img { max-width: 100%; }
+</style></head><body>
+<h1>decdiff theorem-validation report ({{ r.suite.name }} suite)</h1>
+<p>{{ r.suite.description }}. Seed {{ r.seed }}; decdiff {{ r.environment.packages.decdiff }},
+Python {{ r.environment.python }}.</p>
+{% if r.claims_without_executed_checks %}
+<p class="violated">Claims with no executed check (the run fails): {{ r.claims_without_executed_checks|join(", ") }}</p>
+{% endif %}
+<h2>Summary</h2>
+<table><tr><th>claim</th><th>symbolic</th><th>exact denoiser</th><th>trained denoisers</th></tr>
+{% for row in r.summary %}
+<tr><td>{{ row.claim }}: {{ row.title }}</td>
+<td>{% for k, v in row.symbolic.items() %}{{ k }}: <span class="{{ v }}">{{ v }}</span><br>{% endfor %}</td>
+<td>{% for k, v in row.exact.items() %}<span class="{{ k }}">{{ k }}</span> {{ v }}<br>{% endfor %}</td>
+<td>{% for k, v in row.trained.items() %}<span class="{{ k }}">{{ k }}</span> {{ v }}<br>{% endfor %}</td></tr>
+{% endfor %}
+</table>
+{% for name, png in figures.items() %}
+<figure><img alt="{{ name }}" src="data:image/png;base64,{{ png }}"><figcaption>{{ name }}</figcaption></figure>
+{% endfor %}
+{% for claim in r.claims %}
+<h2 id="{{ claim.name|replace(' ', '-') }}">{{ claim.name }}: {{ claim.title }}</h2>
+<p>{{ claim.statement }}</p>
+<p>{{ mathml(claim.latex) }}</p>
+<p><b>Assumptions:</b> {{ claim.assumptions|join("; ") }}.</p>
+<p><b>When it holds:</b> {{ claim.holds_when }}</p>
+<ul>{% for d in claim.derivations %}<li>Symbolic derivation <code>{{ d }}</code>:
+<span class="{{ derivations.get(d, {}).get('verdict', 'skipped') }}">{{ derivations.get(d, {}).get('verdict', 'not run') }}</span></li>{% endfor %}</ul>
+{% set checks = checks_of(claim.name) %}
+{% if checks %}
+<table><tr><th>check</th><th>subject</th><th>verdict</th><th>observed</th><th>bound</th><th>margin</th><th>assumptions failing</th><th>reproduce</th></tr>
+{% for c in checks %}
+<tr><td><code>{{ c.id }}</code></td><td>{{ c.subject.model }}, H={{ c.subject.history_length }}, σ={{ c.subject.sigma }}, {{ c.subject.denoiser }}</td>
+<td class="{{ c.verdict }}">{{ c.verdict }}</td><td>{{ num(c.observed) }}</td><td>{{ num(c.bound) }}</td><td>{{ num(c.margin) }}</td>
+<td>{{ failing(c) }}</td><td><code>{{ c.reproduce }}</code></td></tr>
+{% endfor %}</table>
+{% endif %}
+{% for cx in r.counterexamples if cx.claim == claim.name and cx.found %}
+<p>Counterexample without <i>{{ cx.dropped_assumption }}</i>: {{ cx.agents }} agents, {{ cx.states }} states
+(<code>{{ cx.file }}</code>); reproduce with <code>{{ cx.reproduce }}</code>.</p>
+{% endfor %}
+{% endfor %}
+</body></html>
+""")
+
+
+def _number(value: Any) -> str:
+    return "-" if value is None else (f"{value:.4g}" if isinstance(value, float) else str(value))
+
+
+def render_html(report: dict[str, Any], figures: dict[str, bytes]) -> str:
+    """The report as one HTML page with `figures` (name -> PNG bytes) embedded."""
+    checks = [c for run in report["runs"] for c in run["checks"]]
+    return _TEMPLATE.render(
+        r=report,
+        figures={name: base64.b64encode(png).decode("ascii") for name, png in figures.items()},
+        derivations={d["derivation_id"]: d for d in report["derivations"]},
+        mathml=lambda latex: Markup(latex2mathml.converter.convert(latex, display="block")),
+        checks_of=lambda name: [c for c in checks if c["claim"] == name],
+        num=_number,
+        failing=lambda c: ", ".join(k for k, v in c["assumptions"].items() if not v) or (c.get("skipped_reason") or ""),
+    )

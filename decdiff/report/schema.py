@@ -1,0 +1,60 @@
+"""The versioned JSON Schema of a report, and validation against it (jsonschema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+
+_NUMBER_OR_NULL = {"type": ["number", "string", "null"]}   # non-finite numbers are written as strings
+
+CHECK_RESULT = {
+    "type": "object",
+    "required": ["id", "claim", "subject", "assumptions", "conclusion_holds", "verdict", "observed", "bound",
+                 "margin", "tolerance", "ci", "n_cases", "seed", "counterexample", "reproduce"],
+    "properties": {
+        "id": {"type": "string"},
+        "claim": {"type": "string"},
+        "subject": {"type": "object", "required": ["model", "denoiser", "sigma", "history_length"]},
+        "assumptions": {"type": "object", "additionalProperties": {"type": "boolean"}},
+        "conclusion_holds": {"type": ["boolean", "null"]},
+        "verdict": {"enum": ["holds", "violated", "outside-assumptions", "inconclusive", "skipped"]},
+        "observed": _NUMBER_OR_NULL, "bound": _NUMBER_OR_NULL, "margin": _NUMBER_OR_NULL,
+        "tolerance": {"type": "object"},
+        "ci": {"type": ["array", "null"], "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        "n_cases": {"type": "integer", "minimum": 0},
+        "seed": {"type": ["integer", "null"]},
+        "counterexample": {"type": ["object", "null"]},
+        "reproduce": {"type": "string"},
+    },
+}
+
+REPORT = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "decdiff theorem-validation report",
+    "type": "object",
+    "required": ["schema_version", "suite", "seed", "environment", "claims", "summary", "counts",
+                 "claims_without_executed_checks", "derivations", "runs", "counterexamples", "figures"],
+    "properties": {
+        "schema_version": {"const": "1.0"},
+        "suite": {"type": "object", "required": ["name", "description"]},
+        "seed": {"type": "integer"},
+        "environment": {"type": "object", "required": ["python", "packages"]},
+        "claims": {"type": "array", "items": {"type": "object", "required": ["name", "statement", "latex"]}},
+        "summary": {"type": "array", "items": {"type": "object", "required": ["claim", "symbolic", "exact",
+                                                                             "trained"]}},
+        "counts": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["planned", "ran", "skipped"]}},
+        "derivations": {"type": "array", "items": {"type": "object", "required": ["derivation_id", "verdict", "expression_hash"]}},
+        "runs": {"type": "array", "items": {"type": "object", "required": ["model", "history_length", "sigma",
+                                                                          "denoiser", "checks"],
+                                            "properties": {"checks": {"type": "array", "items": CHECK_RESULT}}}},
+        "counterexamples": {"type": "array", "items": {"type": "object", "required": ["scenario", "claim", "found"]}},
+        "figures": {"type": "object"},
+    },
+}
+
+
+def validate_report(report: dict[str, Any]) -> None:
+    """Raise `jsonschema.ValidationError` unless `report` follows the schema."""
+    jsonschema.validate(report, REPORT)
