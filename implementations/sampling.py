@@ -49,7 +49,7 @@ def sample_trajectories(model: DecPOMDP, history_length: int, batch: int, *, see
         observations.append(model.initial_observation.sample(rng, None, states[:, 0], model.action_space))
     for t in range(n_steps):
         actions[:, t] = _draw_actions(rng, model, policy, actions[:, :t], observations)
-        joint = model.action_space.ravel(actions[:, t])
+        joint = model.action_space.ravel(actions[:, t]) if model.uses_joint_action else None
         states[:, t + 1] = _next_states(rng, model, states[:, t], joint)
         observations.append(model.observation.sample(rng, joint, states[:, t + 1], model.action_space))
     obs = np.stack(observations, axis=1) if observations else np.empty((batch, 0, n), dtype=np.int64)

@@ -367,6 +367,12 @@ class DecPOMDP:
         return self.action_space.size
 
     @property
+    def uses_joint_action(self) -> bool:
+        """Whether transitions or observations depend on the actions (else no joint action index is needed,
+        which keeps models with many agents, e.g. 4**64 joint actions, usable)."""
+        return not self.transition.action_independent or _depends_on_action(self.observation)
+
+    @property
     def has_initial_observation(self) -> bool:
         return self.initial_observation is not None
 

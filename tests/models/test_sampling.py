@@ -82,3 +82,16 @@ def test_policies_shape_the_actions():
     copy_bit = HistoryPolicy(lambda i, acts, obs: np.eye(2)[int(obs[-1]) & 1])
     traj = sample_trajectories(model, 3, 50, seed=0, policy=copy_bit)
     assert np.array_equal(traj.actions, traj.observations[:, :-1] & 1)
+
+
+def test_models_with_more_agents_than_a_joint_index_can_hold_sample_and_filter():
+    """8x8 sensors have 4**64 joint actions: sampling and the joint filter must not index them."""
+    from decdiff.implementations.models.sensor_networks import sensor_grid
+
+    model = sensor_grid(8, 8, targets=1)
+    assert not model.uses_joint_action
+    traj = sample_trajectories(model, 3, 4, seed=0)
+    posterior = model.joint_posterior(traj.actions, traj.observations)
+    # one target, no misses: the joint observation pins the target, so the posterior is a point mass on it
+    np.testing.assert_array_equal(posterior.argmax(axis=1), traj.states[:, -1])
+    np.testing.assert_allclose(posterior.max(axis=1), 1.0, rtol=0, atol=1e-12)
