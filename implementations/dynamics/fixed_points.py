@@ -6,13 +6,13 @@ J_f(y* | tau) (Eq. 9) is < 1. They are found as follows, batched over starts:
 1. draw N starts from p_0: ``"prior-sigma"`` N(0, sigma^2 I) (the algorithm's Step 1),
    ``"standard"`` N(0, I) (Fig. 4), or ``"posterior"`` p_sigma(y | tau) = sum_k pi_k N(s_k, sigma^2 I)
    (PAPER.md §6.5);
-2. run the plain iteration (Eq. 7) until ||Delta y|| < FLOW_STEP: where each start ends
-   gives the basin masses of Eq. (10) as Monte-Carlo atom masses (PAPER.md §6.4) with
-   Wilson intervals;
-3. refine by damped Newton on g(y) = f(y) - y, y <- y - alpha (J - I)^+ g with alpha halved
-   until ||g|| decreases, to ||g|| <= FIXED_POINT_RESIDUAL, from the iteration's end points,
-   from the consistent states themselves, and, for unstable fixed points (saddles between
-   basins), from midpoints between stable fixed points and from raw starts;
+2. run the plain iteration (Eq. 7) until ||Delta y|| < FLOW_STEP from the starts and from the
+   consistent states themselves: where each start ends gives the basin masses of Eq. (10)
+   as Monte-Carlo atom masses (PAPER.md §6.4) with Wilson intervals;
+3. refine by damped Newton on g(y) = f(y) - y, y <- y - alpha (J - I)^{-1} g with the largest
+   alpha in 1, 1/2, ... that decreases ||g||, to ||g|| <= FIXED_POINT_RESIDUAL, from the
+   iteration's end points and, for unstable fixed points (saddles between basins), from
+   midpoints between stable fixed points and from raw starts;
 4. deduplicate; for each point report eigenvalues, spectral radius, stability, basin mass,
    the nearest consistent state (posterior > 0) and its distance.
 
@@ -32,7 +32,8 @@ import torch
 
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.denoisers.protocol import Denoiser
-from decdiff.implementations.dynamics.flows import ConditionedDenoiser, fixed_sigma_flow, proportion_interval
+from decdiff.implementations.dynamics.flows import ConditionedDenoiser, fixed_sigma_flow, proportion_intervals
+from decdiff.implementations.dynamics.threads import intra_op_threads
 from decdiff.implementations.histories import HistoryBatch
 from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.policies import Policy
@@ -42,7 +43,11 @@ StartDistribution = Literal["prior-sigma", "standard", "posterior"]
 
 
 class DifferentiableMap(Protocol):
-    """y, sigma -> f(y; sigma) with a ``jacobian(y, sigma)`` (a `ConditionedDenoiser` or `CompositeMap`)."""
+    """y, sigma -> f(y; sigma) with a ``jacobian(y, sigma)`` (a `ConditionedDenoiser` or `CompositeMap`).
+
+    A map whose Jacobian is symmetric may say so with ``symmetric = True`` (eigenvalues
+    then come from ``eigvalsh``).
+    """
 
     def __call__(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor: ...
 
@@ -143,42 +148,57 @@ def _at(sigma: float | torch.Tensor, rows: torch.Tensor) -> float | torch.Tensor
     return sigma[rows] if isinstance(sigma, torch.Tensor) and sigma.ndim == 1 else sigma
 
 
+def _solve(matrices: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
+    """``[B, d]``: A^{-1} b by LU, and the least-squares (pseudo-inverse) solution where A is singular."""
+    solution, info = torch.linalg.solve_ex(matrices, rhs[:, :, None])
+    solution = solution[:, :, 0]
+    bad = (info != 0) | ~torch.isfinite(solution).all(dim=1)
+    if bad.any():
+        solution[bad] = torch.linalg.lstsq(matrices[bad], rhs[bad][:, :, None], driver="gelsd").solution[:, :, 0]
+    return solution
+
+
 def newton_refine(f: DifferentiableMap, y: torch.Tensor, sigma: float | torch.Tensor, *, max_iter: int = 60,
                   tol: float = FIXED_POINT_RESIDUAL, halvings: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
     """Damped Newton on g(y) = f(y) - y; returns refined ``[B, d]`` points and ``[B]`` residuals ||g||.
 
-    Step y <- y + alpha delta, delta = -(J - I)^+ g (least squares, so a singular J - I
-    is no failure), alpha = 1, 1/2, ... until ||g|| decreases; rows whose residual
-    reaches `tol`, or that cannot decrease it any more, stop. ``sigma`` is a scalar or
-    one level per row.
+    Step y <- y + alpha delta, delta = -(J - I)^{-1} g (the least-squares solution where J - I
+    is singular, so that is no failure), with the largest alpha in 1, 1/2, ..., 2^-halvings
+    that decreases ||g||: alpha = 1 first, then every smaller alpha of the rows it failed
+    for in one batched call. Rows whose residual reaches `tol`, or that cannot decrease it
+    any more, stop. ``sigma`` is a scalar or one level per row.
     """
     y = y.to(torch.float64).clone()
     g = f(y, sigma) - y
     res = g.norm(dim=1)
     active = res > tol
     eye = torch.eye(y.shape[1], dtype=torch.float64)
+    alphas = 0.5 ** torch.arange(1, halvings + 1, dtype=torch.float64)
     for _ in range(max_iter):
         rows = torch.nonzero(active).flatten()
         if rows.numel() == 0:
             break
-        jac = f.jacobian(y[rows], _at(sigma, rows)) - eye
-        delta = -torch.linalg.lstsq(jac, g[rows][:, :, None], driver="gelsd").solution[:, :, 0]
-        alpha = torch.ones(rows.numel(), dtype=torch.float64)
-        pending = torch.ones(rows.numel(), dtype=torch.bool)
-        for _ in range(halvings):
-            idx = torch.nonzero(pending).flatten()
-            if idx.numel() == 0:
-                break
-            trial = y[rows[idx]] + alpha[idx, None] * delta[idx]
-            g_trial = f(trial, _at(sigma, rows[idx])) - trial
-            r_trial = g_trial.norm(dim=1)
-            better = r_trial < res[rows[idx]]
-            take = rows[idx[better]]
-            y[take], g[take], res[take] = trial[better], g_trial[better], r_trial[better]
-            pending[idx[better]] = False
-            alpha[idx[~better]] *= 0.5
-        stalled = rows[pending]
-        active[stalled] = False
+        delta = -_solve(f.jacobian(y[rows], _at(sigma, rows)) - eye, g[rows])
+        trial = y[rows] + delta
+        g_trial = f(trial, _at(sigma, rows)) - trial
+        r_trial = g_trial.norm(dim=1)
+        better = r_trial < res[rows]
+        take = rows[better]
+        y[take], g[take], res[take] = trial[better], g_trial[better], r_trial[better]
+        failed = torch.nonzero(~better).flatten()
+        if failed.numel():
+            base = rows[failed]
+            trial = (y[base][:, None, :] + alphas[None, :, None] * delta[failed][:, None, :]).flatten(0, 1)
+            where = base.repeat_interleave(halvings)
+            g_trial = f(trial, _at(sigma, where)) - trial
+            r_trial = g_trial.norm(dim=1).view(-1, halvings)
+            improves = r_trial < res[base][:, None]
+            found = improves.any(dim=1)
+            first = improves.to(torch.int8).argmax(dim=1)
+            pick = torch.arange(base.numel()) * halvings + first
+            take = base[found]
+            y[take], g[take], res[take] = trial[pick[found]], g_trial[pick[found]], r_trial.flatten()[pick[found]]
+            active[base[~found]] = False
         active[rows] &= res[rows] > tol
     return y, res
 
@@ -221,33 +241,50 @@ def find_fixed_points(f: DifferentiableMap, sigma: float, states: torch.Tensor, 
     ``states [S, d]`` and ``posterior [S]`` are the model's states and the history's
     posterior: they give the consistent states (posterior > 0), the Newton seeds at those
     states, and the ``"posterior"`` start distribution. ``orbit`` asks each point for its
-    orbit (for a `CompositeMap`).
+    orbit (for a `CompositeMap`). Runs single-threaded (`intra_op_threads`).
     """
+    with intra_op_threads():
+        return _find_fixed_points(f, sigma, states, posterior, start=start, n_starts=n_starts, seed=seed,
+                                  max_steps=max_steps, newton_starts=newton_starts,
+                                  max_saddle_pairs=max_saddle_pairs, orbit=orbit)
+
+
+def _find_fixed_points(f: DifferentiableMap, sigma: float, states: torch.Tensor, posterior: torch.Tensor, *,
+                       start: StartDistribution, n_starts: int, seed: int, max_steps: int, newton_starts: int,
+                       max_saddle_pairs: int, orbit: bool) -> FixedPointSet:
     generator = torch.Generator().manual_seed(seed)
     consistent = torch.nonzero(posterior > 0).flatten()
     starts = draw_starts(start, n_starts, states, posterior, sigma, generator)
-    flow = fixed_sigma_flow(f, starts, sigma, max_steps, tol=FLOW_STEP)
+    flow = fixed_sigma_flow(f, torch.cat([starts, states[consistent]]), sigma, max_steps, tol=FLOW_STEP)
     ends, _ = newton_refine(f, flow.y, sigma)
-    seeds, _ = newton_refine(f, torch.cat([states[consistent], starts[:newton_starts]]), sigma)
+    seeds, _ = newton_refine(f, starts[:newton_starts], sigma)
     candidates = torch.cat([ends, seeds])
+    ends, converged = ends[:n_starts], flow.converged[:n_starts]
     residual_ok = (f(candidates, sigma) - candidates).norm(dim=1) <= FIXED_POINT_RESIDUAL
     reps, _ = cluster(candidates[residual_ok])
-    radius = _spectral_radii(f, reps, sigma)
-    saddles, _ = newton_refine(f, _saddle_seeds(reps[radius < 1.0 - STABILITY_MARGIN], max_saddle_pairs), sigma)
+    eig = _eigenvalues(f, reps, sigma)
+    stable = eig.abs().amax(dim=1) < 1.0 - STABILITY_MARGIN
+    saddles, _ = newton_refine(f, _saddle_seeds(reps[stable], max_saddle_pairs), sigma)
     saddles = saddles[(f(saddles, sigma) - saddles).norm(dim=1) <= FIXED_POINT_RESIDUAL]
-    reps, _ = cluster(torch.cat([reps, saddles]))
-    counts = _basin_counts(reps, ends, flow.converged)
-    points = _describe(f, reps, sigma, counts, n_starts, states, consistent, orbit)
-    return FixedPointSet(points, float(sigma), start, n_starts, int((~flow.converged).sum()),
+    if reps.shape[0] and saddles.shape[0]:
+        saddles = saddles[torch.cdist(saddles, reps).amin(dim=1) >= FIXED_POINT_DEDUP]
+    if saddles.shape[0]:
+        saddles, _ = cluster(saddles)
+        reps, eig = torch.cat([reps, saddles]), torch.cat([eig, _eigenvalues(f, saddles, sigma)])
+    counts = _basin_counts(reps, ends, converged)
+    points = _describe(f, reps, eig, sigma, counts, n_starts, states, consistent, orbit)
+    return FixedPointSet(points, float(sigma), start, n_starts, int((~converged).sum()),
                          consistent.numpy(), posterior.numpy(),
                          {"fixed_point_residual": FIXED_POINT_RESIDUAL, "flow_step": FLOW_STEP,
                           "dedup": FIXED_POINT_DEDUP, "stability_margin": STABILITY_MARGIN})
 
 
-def _spectral_radii(f: DifferentiableMap, points: torch.Tensor, sigma: float) -> torch.Tensor:
-    if points.shape[0] == 0:
-        return points.new_zeros(0)
-    return torch.linalg.eigvals(f.jacobian(points, sigma)).abs().amax(dim=1)
+def _eigenvalues(f: DifferentiableMap, points: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``[B, d]`` complex eigenvalues of J_f at ``points`` (``eigvalsh`` when the map says J is symmetric)."""
+    jac = f.jacobian(points, sigma)
+    if getattr(f, "symmetric", False):
+        return torch.linalg.eigvalsh(jac).to(torch.complex128)
+    return torch.linalg.eigvals(jac)
 
 
 def _basin_counts(reps: torch.Tensor, ends: torch.Tensor, converged: torch.Tensor) -> torch.Tensor:
@@ -260,24 +297,27 @@ def _basin_counts(reps: torch.Tensor, ends: torch.Tensor, converged: torch.Tenso
     return torch.bincount(nearest[hit], minlength=reps.shape[0])
 
 
-def _describe(f: DifferentiableMap, reps: torch.Tensor, sigma: float, counts: torch.Tensor, n_starts: int,
-              states: torch.Tensor, consistent: torch.Tensor, orbit: bool) -> tuple[FixedPoint, ...]:
+def _describe(f: DifferentiableMap, reps: torch.Tensor, eig: torch.Tensor, sigma: float, counts: torch.Tensor,
+              n_starts: int, states: torch.Tensor, consistent: torch.Tensor, orbit: bool) -> tuple[FixedPoint, ...]:
     if reps.shape[0] == 0:
         return ()
-    eig = torch.linalg.eigvals(f.jacobian(reps, sigma))
-    radius = eig.abs().amax(dim=1)
-    residual = (f(reps, sigma) - reps).norm(dim=1)
+    radius = eig.abs().amax(dim=1).numpy()
+    residual = (f(reps, sigma) - reps).norm(dim=1).numpy()
     dist = torch.cdist(reps, states[consistent])
     nearest = dist.argmin(dim=1)
-    orbits = f.orbit(reps, sigma)[:-1].transpose(0, 1) if orbit else None
-    order = torch.argsort(counts, descending=True, stable=True)
+    distance = dist.gather(1, nearest[:, None])[:, 0].numpy()
+    nearest_state = consistent[nearest].numpy()
+    orbits = f.orbit(reps, sigma)[:-1].transpose(0, 1).numpy() if orbit else None
+    order = torch.argsort(counts, descending=True, stable=True).tolist()
+    intervals = proportion_intervals(counts.numpy(), n_starts)
+    points, eig, counts = reps.numpy(), eig.numpy(), counts.numpy()
     return tuple(FixedPoint(
-        point=reps[m].numpy(), residual=float(residual[m]), eigenvalues=eig[m].numpy(),
-        spectral_radius=float(radius[m]), stable=bool(radius[m] < 1.0 - STABILITY_MARGIN),
-        basin_count=int(counts[m]), basin_mass=float(counts[m]) / n_starts,
-        basin_ci=proportion_interval(int(counts[m]), n_starts), nearest_state=int(consistent[nearest[m]]),
-        distance=float(dist[m, nearest[m]]), orbit=None if orbits is None else orbits[m].numpy())
-        for m in order.tolist())
+        point=points[m], residual=float(residual[m]), eigenvalues=eig[m], spectral_radius=float(radius[m]),
+        stable=bool(radius[m] < 1.0 - STABILITY_MARGIN), basin_count=int(counts[m]),
+        basin_mass=float(counts[m]) / n_starts, basin_ci=(float(intervals[m, 0]), float(intervals[m, 1])),
+        nearest_state=int(nearest_state[m]), distance=float(distance[m]),
+        orbit=None if orbits is None else orbits[m])
+        for m in order)
 
 
 def fixed_points(denoiser: Denoiser, model: DecPOMDP, history: HistoryBatch, sigma: float, *,

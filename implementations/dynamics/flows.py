@@ -23,10 +23,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
-from scipy.stats import binomtest
+from scipy.stats import norm
 
-from decdiff.implementations.denoisers.exact import ExactDenoiser, mixture_jacobian, mixture_mean
+from decdiff.implementations.denoisers.exact import ExactDenoiser, mixture_jacobian, mixture_mean, mixture_weights
 from decdiff.implementations.denoisers.protocol import Denoiser, as_sigma
 from decdiff.implementations.dynamics.jacobians import autograd_jacobian, spectral_radius
 from decdiff.implementations.histories import HistoryBatch
@@ -34,25 +35,48 @@ from decdiff.implementations.histories import HistoryBatch
 #: A denoiser conditioned on one history: (y [B, d], sigma [B]) -> [B, d].
 NoisyMap = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
+#: Entries of the ``[K, d^2]`` table of outer products s_k s_k^T that `MixtureMap` keeps for its
+#: Jacobian (2^22 float64 = 32 MiB; K = 300 states of dimension 25 need 187,500).
+OUTER_PRODUCT_LIMIT = 2**22
+
 
 class MixtureMap:
     """f*(y; sigma) = E_w[s] for explicit states ``[K, d]`` and weights ``[K]`` (PAPER.md §1.4).
 
     The exact denoiser conditioned on one history is this map over the history's
-    consistent states; tests use it directly for the paper's 1-D examples.
+    consistent states; tests use it directly for the paper's 1-D examples. Its Jacobian
+    is symmetric (``symmetric``), so eigenvalues come from ``eigvalsh``.
     """
+
+    symmetric = True
 
     def __init__(self, states: torch.Tensor, weights: torch.Tensor) -> None:
         support = weights > 0
         self.states = states.to(torch.float64)[support]
         self.log_weights = torch.log(weights.to(torch.float64)[support])
+        k, d = self.states.shape
+        self._outer = (self.states[:, :, None] * self.states[:, None, :]).flatten(1) \
+            if k * d * d <= OUTER_PRODUCT_LIMIT else None
 
     def __call__(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
         return mixture_mean(self.log_weights, self.states, y, as_sigma(sigma, y.shape[0]))
 
     def jacobian(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
-        """``[B, d, d]``: Cov_w[s] / sigma^2."""
-        return mixture_jacobian(self.log_weights, self.states, y, as_sigma(sigma, y.shape[0]))
+        """``[B, d, d]``: Cov_w[s] / sigma^2 = (sum_k w_k s_k s_k^T - f* f*^T) / sigma^2.
+
+        The second moments are one ``[B, K] x [K, d^2]`` product (5x faster than the centred
+        sum of `mixture_jacobian` at B = 500, K = 210, d = 25); the subtraction costs an
+        absolute error of a few ulps of max_k ||s_k||^2 / sigma^2 (1e-15 at sigma = 0.3).
+        Where the ``[K, d^2]`` table would exceed OUTER_PRODUCT_LIMIT entries the centred
+        `mixture_jacobian` is used.
+        """
+        sigma = as_sigma(sigma, y.shape[0])
+        if self._outer is None:
+            return mixture_jacobian(self.log_weights, self.states, y, sigma)
+        w = mixture_weights(self.log_weights, self.states, y, sigma)
+        mean = w @ self.states
+        second = (w @ self._outer).view(-1, mean.shape[1], mean.shape[1])
+        return (second - mean[:, :, None] * mean[:, None, :]) / (sigma * sigma)[:, None, None]
 
 
 class ConditionedDenoiser:
@@ -71,6 +95,7 @@ class ConditionedDenoiser:
         self._repeated: dict[int, HistoryBatch] = {}
         self.mixture = MixtureMap(denoiser.states, denoiser.posteriors(history)[0]) \
             if isinstance(denoiser, ExactDenoiser) else None
+        self.symmetric = self.mixture is not None
 
     def _batch(self, size: int) -> HistoryBatch:
         if size not in self._repeated:
@@ -80,6 +105,8 @@ class ConditionedDenoiser:
     def __call__(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
         if self.mixture is not None:
             return self.mixture(y, sigma)
+        if y.shape[0] == 0:                  # a user's denoiser need not accept an empty batch
+            return y.to(torch.float64).clone()
         sigma = as_sigma(sigma, y.shape[0])
         return self.denoiser(self._batch(y.shape[0]), y, sigma).to(torch.float64)
 
@@ -87,6 +114,8 @@ class ConditionedDenoiser:
         """``[B, d, d]``: closed form Cov_w[s]/sigma^2 for f*, ``vmap(jacrev)`` otherwise."""
         if self.mixture is not None:
             return self.mixture.jacobian(y, sigma)
+        if y.shape[0] == 0:
+            return y.new_zeros(0, y.shape[1], y.shape[1], dtype=torch.float64)
         sigma = as_sigma(sigma, y.shape[0])
         return autograd_jacobian(self.denoiser, self.history, y, sigma).to(torch.float64)
 
@@ -128,8 +157,8 @@ def fixed_sigma_flow(f: NoisyMap, y0: torch.Tensor, sigma: float, steps: int, *,
         active = torch.nonzero(~converged).flatten()
         if active.numel() == 0:
             if path is not None:
-                path.append(y.clone())
-            continue
+                path.extend([y.clone()] * (steps + 1 - len(path)))
+            break
         new = f(y[active], sigma)
         if tol is not None:
             converged[active] = (new - y[active]).norm(dim=1) < tol
@@ -217,12 +246,65 @@ def composite_flow(maps: Sequence[NoisyMap], y0: torch.Tensor, sigma: float, ste
     return CompositeResult(y, torch.stack(path), applied, order)
 
 
-def proportion_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (scipy's ``binomtest``)."""
+def proportion_intervals(successes: np.ndarray, trials: int, confidence: float = 0.95) -> np.ndarray:
+    """``[..., 2]`` Wilson score intervals for binomial proportions k / n, vectorised over ``successes``.
+
+    With p = k/n and z the two-sided normal quantile: centre (k + z^2/2) / (n + z^2),
+    half-width z sqrt(n p (1 - p) + z^2/4) / (n + z^2) (what scipy's ``binomtest(...).proportion_ci(
+    method="wilson")`` computes, one call per proportion).
+    """
+    k = np.asarray(successes, dtype=np.float64)
     if trials == 0:
-        return (0.0, 1.0)
-    ci = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=confidence, method="wilson")
-    return (float(ci.low), float(ci.high))
+        return np.stack(np.broadcast_arrays(np.zeros_like(k), np.ones_like(k)), axis=-1)
+    z = float(norm.ppf(0.5 + 0.5 * confidence))
+    p = k / trials
+    denom = trials + z * z
+    centre = (k + 0.5 * z * z) / denom
+    half = z * np.sqrt(trials * p * (1.0 - p) + 0.25 * z * z) / denom
+    return np.stack([np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)], axis=-1)
+
+
+def proportion_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for one binomial proportion (`proportion_intervals`)."""
+    low, high = proportion_intervals(np.asarray(successes), trials, confidence)
+    return (float(low), float(high))
+
+
+@dataclass(frozen=True)
+class TerminalMasses:
+    """Where the end points of a flow went: the mass of each consistent state (Eq. 8 as atoms).
+
+    Attributes:
+        states: ``[K]`` model indices of the consistent states.
+        counts: ``[K]`` end points nearest to each; ``masses`` counts / n.
+        intervals: ``[K, 2]`` Wilson intervals of the masses at ``confidence``.
+        max_distance: the largest distance from an end point to its nearest state (how far
+            from converged the flow ended).
+    """
+
+    states: np.ndarray
+    counts: np.ndarray
+    masses: np.ndarray
+    intervals: np.ndarray
+    confidence: float
+    max_distance: float
+
+    def contains(self, posterior: np.ndarray) -> np.ndarray:
+        """``[K]``: whether each state's interval contains ``posterior[states]``."""
+        p = np.asarray(posterior)[self.states]
+        return (self.intervals[:, 0] <= p) & (p <= self.intervals[:, 1])
+
+
+def terminal_masses(y: torch.Tensor, states: torch.Tensor, posterior: torch.Tensor,
+                    confidence: float = 0.95) -> TerminalMasses:
+    """Assign each end point ``y [N, d]`` to its nearest consistent state (posterior > 0) and count."""
+    consistent = torch.nonzero(posterior > 0).flatten()
+    dist = torch.cdist(y.to(torch.float64), states.to(torch.float64)[consistent])
+    nearest = dist.argmin(dim=1)
+    counts = torch.bincount(nearest, minlength=consistent.numel()).numpy()
+    n = y.shape[0]
+    return TerminalMasses(consistent.numpy(), counts, counts / n, proportion_intervals(counts, n, confidence),
+                          confidence, float(dist.gather(1, nearest[:, None]).max()) if n else 0.0)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ Every table is validated on construction: a row that is not a probability distri
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -63,7 +64,8 @@ class JointSpace:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.sizes, dtype=np.int64))
+        """Number of joint elements, exact (np.prod in int64 wraps: 16^25 sensor observations give 0)."""
+        return math.prod(self.sizes)
 
     def ravel(self, individual: np.ndarray) -> np.ndarray:
         """Joint index of individual indices ``[..., n]``."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from hypothesis import given
+from scipy.stats import norm
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decdiff.implementations.denoisers.exact import ExactDenoiser
@@ -14,6 +15,7 @@ from decdiff.implementations.histories import agent_histories, history_batch
 from decdiff.implementations.models.sensor_networks import sensor_ring
 from decdiff.implementations.models.strategies import models
 from decdiff.implementations.sampling import sample_trajectories
+from decdiff.tolerances import FINITE_DIFFERENCE_SCORE, TEST_INTERVAL_CONFIDENCE
 
 
 def _ring_agent2():
@@ -90,3 +92,44 @@ def test_tweedie_posterior_mean_by_monte_carlo():
     exact = denoiser(history.repeat_interleave(5), y0, sigma)
     assert torch.allclose(mc, exact, atol=5 / ess.min().sqrt())
     assert (mc - exact).abs().max() < 0.01
+
+
+def _one_hot_history(model, seed):
+    histories = agent_histories(model, sample_trajectories(model, 2, 1, seed=seed))
+    denoiser = ExactDenoiser(model)
+    posteriors = denoiser.posteriors(histories)
+    row = int(torch.argmax((posteriors > 0).sum(dim=1)))
+    return histories[row], denoiser, posteriors[row]
+
+
+@given(model=models(max_agents=2, max_states=4), seed=st.integers(0, 50), sigma=st.floats(0.2, 1.0))
+def test_score_matches_finite_differences_on_random_models(model, seed, sigma):
+    """Miyasawa (Eq. 3): (f* - y)/sigma^2 = grad_y log p_sigma(y | tau), by central differences."""
+    history, denoiser, weights = _one_hot_history(model, seed)
+    keep = weights > 0
+    d = model.state_dim
+    y = torch.rand(8, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 1.5 - 0.25
+    got = score(denoiser, history.repeat_interleave(8), y, sigma)
+    h, eye = 1e-5, torch.eye(d, dtype=torch.float64)
+    fd = torch.stack([(_log_p_sigma(denoiser.states[keep], weights[keep], y + h * eye[k], sigma)
+                       - _log_p_sigma(denoiser.states[keep], weights[keep], y - h * eye[k], sigma)) / (2 * h)
+                      for k in range(d)], 1)
+    assert torch.allclose(got, fd, atol=FINITE_DIFFERENCE_SCORE, rtol=0.0)
+
+
+@settings(max_examples=15)
+@given(model=models(max_agents=2, max_states=4), seed=st.integers(0, 50), sigma=st.floats(0.2, 1.0))
+def test_tweedie_against_monte_carlo_posterior_mean_on_random_models(model, seed, sigma):
+    """Tweedie (Eq. 2): f*(y) = E[s | y]. Draw s ~ p(s | tau); the self-normalised importance estimate
+    sum_i s_i N(y; s_i, sigma^2) / sum_i N(y; s_i, sigma^2) has per-coordinate standard error <= 0.5/sqrt(ESS)
+    (entries of one-hot states are Bernoulli), so it must lie within z/2/sqrt(ESS) of f*."""
+    history, denoiser, weights = _one_hot_history(model, seed)
+    gen = torch.Generator().manual_seed(seed)
+    s = denoiser.states[torch.multinomial(weights, 20_000, replacement=True, generator=gen)]
+    y0 = denoiser.states[torch.multinomial(weights, 4, replacement=True, generator=gen)]
+    y0 = y0 + sigma * torch.randn(y0.shape, generator=gen, dtype=torch.float64)
+    w = torch.softmax(-((y0[:, None, :] - s[None]) ** 2).sum(-1) / (2 * sigma**2), dim=1)
+    ess = 1.0 / (w**2).sum(dim=1, keepdim=True)
+    exact = denoiser(history.repeat_interleave(4), y0, sigma)
+    z = float(norm.ppf(0.5 + 0.5 * TEST_INTERVAL_CONFIDENCE))
+    assert ((w @ s - exact).abs() <= z * 0.5 / ess.sqrt()).all()

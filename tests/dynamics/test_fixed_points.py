@@ -1,21 +1,17 @@
-"""Fixed points of f* against PAPER.md §6.1-6.3 and the certified one-per-state statement."""
+"""Fixed points of f* against PAPER.md §6.1-6.3 (the certified statements are in test_certify.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
 
 from decdiff.implementations.denoisers.exact import ExactDenoiser
-from decdiff.implementations.dynamics.certify import certify, continuation_sigma_c
+from decdiff.implementations.dynamics.continuation import continuation_sigma_c
 from decdiff.implementations.dynamics.fixed_points import find_fixed_points, fixed_points
 from decdiff.implementations.dynamics.flows import MixtureMap, fixed_sigma_flow
-from decdiff.implementations.histories import agent_histories, history_batch
+from decdiff.implementations.histories import history_batch
 from decdiff.implementations.models.sensor_networks import sensor_ring
-from decdiff.implementations.models.strategies import models
-from decdiff.implementations.sampling import sample_trajectories
 
 T = torch.float64
 
@@ -64,27 +60,6 @@ def test_paper_6_3_band_converges_against_the_argmax():
     found = find_fixed_points(f, 0.2, states, w, n_starts=200)
     saddle = [p for p in found.unstable()]
     assert len(saddle) == 1 and float(saddle[0].point[0]) == pytest.approx(0.4596, abs=1e-4)
-
-
-@given(model=models(max_agents=2, max_states=4), seed=st.integers(0, 30), factor=st.floats(0.2, 0.95))
-def test_below_certified_sigma_one_stable_fixed_point_per_consistent_state(model, seed, factor):
-    history = agent_histories(model, sample_trajectories(model, 2, 1, seed=seed))[0]
-    denoiser = ExactDenoiser(model)
-    posterior = denoiser.posteriors(history)[0].numpy()
-    states = np.asarray(model.states, dtype=np.float64)
-    consistent = np.flatnonzero(posterior > 0)
-    from decdiff.implementations.dynamics.certify import certified_sigma_bound
-    sigma = factor * float(certified_sigma_bound(states, posterior, rtol=1e-4).min())
-    if not np.isfinite(sigma):
-        sigma = 0.3
-    found = fixed_points(denoiser, model, history, sigma, n_starts=200)
-    certificates = {c.state: c for c in certify(states, posterior, sigma)}
-    assert all(c.holds for c in certificates.values())
-    stable = found.stable()
-    assert sorted(p.nearest_state for p in stable) == consistent.tolist()
-    for p in stable:
-        assert p.distance <= certificates[p.nearest_state].location_radius + 1e-9
-        assert p.spectral_radius <= certificates[p.nearest_state].jacobian_bound + 1e-9
 
 
 def test_above_sigma_c_the_minor_state_loses_its_attractor():
