@@ -30,11 +30,17 @@ class Budget:
         histories: joint histories examined (all reachable ones when there are at most this many).
         starts: starting points per flow or fixed-point search.
         iterations: maximum iterations of a flow.
+        fixed_point_histories: distinct agent histories whose fixed points are searched in full
+            (and joint histories whose fixed-point sets are intersected).
+        fixed_point_work: cap on the searched work, the sum over those histories of
+            (consistent states x starts); at least one history is always searched.
     """
 
     histories: int = 64
     starts: int = 256
     iterations: int = 500
+    fixed_point_histories: int = 16
+    fixed_point_work: int = 2**18
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +73,8 @@ class CheckContext:
     seed: int = 0
     policy: Policy | None = None
     budget: Budget = field(default_factory=Budget)
+    #: Results that several checks share (e.g. fixed points of one history), keyed by their maker.
+    shared: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.sigma > 0:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
+from hypothesis.strategies import SearchStrategy
 
 from decdiff.implementations.model_facts import (
     joint_history_co,
@@ -29,11 +30,16 @@ from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.models.dpomdp_writer import write_dpomdp
 from decdiff.implementations.models.strategies import models
 from decdiff.implementations.supports import compare_supports
+from decdiff.properties.search_composite import composite_scenarios
+
+
+#: `decdiff verify`'s default noise level.
+DEFAULT_SIGMA = 0.3
 
 
 @dataclass(frozen=True)
 class SupportScenario:
-    """A claim about supports, the assumption dropped, and how to draw models that drop it."""
+    """A claim, the assumption dropped, and how to draw models that drop it (checked at noise level `sigma`)."""
 
     name: str
     claim: str
@@ -44,6 +50,8 @@ class SupportScenario:
     assumptions_kept: Callable[[DecPOMDP, int], bool]
     conclusion_fails: Callable[[DecPOMDP, int], bool]
     max_examples: int = 300
+    sigma: float = DEFAULT_SIGMA
+    strategy: Callable[..., SearchStrategy[DecPOMDP]] = models
 
 
 def _supports(model: DecPOMDP, history_length: int):
@@ -60,7 +68,27 @@ def _theorem4_fails(model: DecPOMDP, history_length: int) -> bool:
     return not bool(np.all(_supports(model, history_length).equal))
 
 
+def check_fails_without(check_id: str, dropped: str, sigma: float = DEFAULT_SIGMA) -> Callable[[DecPOMDP, int], bool]:
+    """The exact denoiser's check `check_id` at `sigma` finds `dropped` false, every other assumption true,
+    and the conclusion false (the default budget, as the reproducing `decdiff verify` line uses)."""
+    from decdiff.implementations.denoisers.exact import ExactDenoiser
+    from decdiff.registry import check_denoiser
+
+    def condition(model: DecPOMDP, history_length: int) -> bool:
+        results = check_denoiser(ExactDenoiser(model), model, sigma=sigma, history_length=history_length,
+                                 checks=[check_id], label="exact")
+        return any(r.assumptions.get(dropped) is False and r.conclusion_holds is False
+                   and all(v for k, v in r.assumptions.items() if k != dropped) for r in results)
+
+    return condition
+
+
 SMALL = {"max_agents": 2, "max_states": 3, "max_actions": 2, "max_observations": 2, "initial_observation": False}
+
+#: Theorem 2 above sigma_c: one-hot states are sqrt(2) apart, so an equal-weight pair keeps both
+#: attractors up to sigma = 0.707 (PAPER.md §6.2) and a failure at 0.6 needs a minor state whose own
+#: sigma_c is lower (posterior ratio below ~0.35 for two states, certify.two_state_sigma_c).
+THEOREM2_ABOVE_SIGMA_C = 0.6
 
 SCENARIOS: tuple[SupportScenario, ...] = (
     SupportScenario(
@@ -88,7 +116,14 @@ SCENARIOS: tuple[SupportScenario, ...] = (
         model_options={**SMALL, "factored": True, "static": False, "action_observation": False},
         assumptions_kept=lambda m, h: observations_factored(m) and observations_own_action(m),
         conclusion_fails=_theorem4_fails),
+    SupportScenario(
+        name="theorem2-sigma-above-sigma-c", claim="Theorem 2", check_id="theorem2.attractors_are_states",
+        dropped="sigma_below_sigma_c", history_length=1, model_options=SMALL, assumptions_kept=lambda m, h: True,
+        conclusion_fails=check_fails_without("theorem2.attractors_are_states", "sigma_below_sigma_c",
+                                             THEOREM2_ABOVE_SIGMA_C),
+        max_examples=100, sigma=THEOREM2_ABOVE_SIGMA_C),
 )
+SCENARIOS += composite_scenarios()[:1]      # Finding 6's composite cycle (properties/search_composite.py)
 
 
 @dataclass(frozen=True)
@@ -107,7 +142,7 @@ def search(scenario: SupportScenario, *, max_examples: int | None = None, seed: 
 
     `max_examples` defaults to the scenario's budget (rarer failures get more).
     """
-    strategy = models(**scenario.model_options)
+    strategy = scenario.strategy(**scenario.model_options)
 
     def condition(model: DecPOMDP) -> bool:
         return scenario.assumptions_kept(model, scenario.history_length) and \
@@ -115,8 +150,10 @@ def search(scenario: SupportScenario, *, max_examples: int | None = None, seed: 
 
     try:
         model = find(strategy, condition, random=random.Random(seed),
-                     settings=settings(max_examples=max_examples or scenario.max_examples, database=None, deadline=None,
-                                       suppress_health_check=list(HealthCheck)))
+                     # every setting explicit: the result depends on the seed alone, not on the active profile
+                     settings=settings(parent=settings.get_profile("default"),
+                                       max_examples=max_examples or scenario.max_examples, database=None, deadline=None,
+                                       derandomize=False, suppress_health_check=list(HealthCheck)))
     except NoSuchExample:
         return None
     path = None
@@ -126,5 +163,6 @@ def search(scenario: SupportScenario, *, max_examples: int | None = None, seed: 
                             comment=f"decdiff counterexample: {scenario.claim} without {scenario.dropped}\n"
                                     f"generated from {model.name}")
         target = str(path)
-    reproduce = f"decdiff verify {target} --history-length {scenario.history_length} --check {scenario.check_id}"
+    reproduce = (f"decdiff verify {target} --history-length {scenario.history_length} --sigma {scenario.sigma:g} "
+                 f"--check {scenario.check_id}")
     return FoundCounterexample(scenario=scenario, model=model, path=path, reproduce=reproduce)
