@@ -10,6 +10,7 @@ from decdiff.implementations.models.random_models import RandomModelSpec, random
 from decdiff.implementations.models.registry import load_model
 from decdiff.implementations.policies import HistoryPolicy, StationaryPolicy
 from decdiff.implementations.sampling import Trajectories, sample_trajectories
+from decdiff.registry import check_denoiser
 
 __all__ = [
     "DecPOMDP",
@@ -20,6 +21,7 @@ __all__ = [
     "StationaryPolicy",
     "Trajectories",
     "agent_histories",
+    "check_denoiser",
     "history_batch",
     "load_model",
     "random_model",

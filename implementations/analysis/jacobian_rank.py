@@ -85,9 +85,18 @@ def state_jacobian(denoiser, features: torch.Tensor, y: torch.Tensor, sigma: flo
 
 
 def j_plus(j_y: torch.Tensor, j_tau: torch.Tensor) -> torch.Tensor:
-    """Eq. (14): ``[B, d, F]`` (I - J_y)^{-1} J_tau."""
+    """Eq. (14): ``[B, d, F]`` (I - J_y)^{-1} J_tau.
+
+    Where I - J_y is singular (J_y has an eigenvalue 1: the fixed point is not isolated, e.g.
+    the identity map) J_+ does not exist; those rows get the minimum-norm (pseudo-inverse)
+    solution, and the checks report the spectral-radius assumption as failed.
+    """
     eye = torch.eye(j_y.shape[-1], dtype=j_y.dtype)
-    return torch.linalg.solve(eye - j_y, j_tau)
+    solution, info = torch.linalg.solve_ex(eye - j_y, j_tau)
+    singular = info != 0
+    if bool(singular.any()):
+        solution[singular] = torch.linalg.pinv(eye - j_y[singular]) @ j_tau[singular]
+    return solution
 
 
 # ----- rank -------------------------------------------------------------------------------------------

@@ -31,8 +31,11 @@ class CheckedDenoiser:
         return getattr(self.denoiser, attribute)
 
     def _where(self, histories: HistoryBatch, sigma: torch.Tensor, row: int) -> str:
-        return (f"(row {row}: agent {int(histories.agents[row])}, history length {int(histories.lengths[row])}, "
-                f"sigma {float(sigma[row]):.4g})")
+        if len(histories) == 0:
+            return "(an empty batch)"
+        wrapped = torch._C._functorch.is_functorch_wrapped_tensor(sigma)     # inside vmap: no value to print
+        level = "" if wrapped else f", sigma {float(sigma[row]):.4g}"
+        return f"(row {row}: agent {int(histories.agents[row])}, history length {int(histories.lengths[row])}{level})"
 
     def __call__(self, histories: HistoryBatch, y: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         self.calls += 1
@@ -49,6 +52,8 @@ class CheckedDenoiser:
                              source=self.name)
         if not out.dtype.is_floating_point:
             raise InputError(f"returned dtype {out.dtype}, not a floating-point type", source=self.name)
+        if torch._C._functorch.is_functorch_wrapped_tensor(out):
+            return out      # under vmap/jacrev values cannot be branched on; plain calls check them
         bad = ~torch.isfinite(out).all(dim=1)
         if bool(bad.any()):
             row = int(torch.nonzero(bad)[0])

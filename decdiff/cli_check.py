@@ -1,0 +1,110 @@
+"""``decdiff check DENOISER --model MODEL [--baseline FILE] [--update-baseline] [--json OUT]``.
+
+Regression-checks a user's denoiser: every registered check of the paper's claims runs
+against the exact reference on MODEL (`decdiff.registry.check_denoiser`), the verdict
+table is printed as by ``decdiff verify``, and with ``--baseline`` the run is compared
+with a stored baseline of margins and verdicts (`decdiff.baseline`).
+
+Exit status (DESIGN.md): 0 when no check is violated and nothing regressed against the
+baseline; 1 when a check is violated or a regression is found; 2 for bad input, which
+includes a denoiser that raises or returns the wrong shape, NaN or infinity (the passive
+checker `CheckedDenoiser` names the problem and the input in one line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from decdiff.errors import InputError
+
+
+def add_check_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``check`` to the ``decdiff`` subcommands."""
+    check = subparsers.add_parser("check", help="regression-check a denoiser against the exact reference and a "
+                                                "stored baseline")
+    check.add_argument("denoiser", help="exact, FILE.py:FACTORY (FACTORY(model, sigma) -> Denoiser) or a "
+                                        "checkpoint FILE.pt written by decdiff train")
+    check.add_argument("--model", required=True, help="built-in spec (e.g. sensor-ring) or a .dpomdp path")
+    check.add_argument("--history-length", type=int, default=1, help="history length H (default 1)")
+    check.add_argument("--sigma", type=float, default=0.3, help="noise level sigma (default 0.3)")
+    check.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    check.add_argument("--check", action="append", metavar="ID", help="run only this check (repeatable)")
+    check.add_argument("--baseline", metavar="FILE", help="compare with this baseline (JSON)")
+    check.add_argument("--update-baseline", action="store_true",
+                       help="write this run's margins and verdicts to the --baseline FILE instead of comparing")
+    check.add_argument("--json", metavar="OUT", help="write the results as JSON to OUT ('-': stdout only)")
+    check.set_defaults(run=run_check)
+    return check
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Run the checks, compare with or write the baseline, print; the exit status of the module docstring."""
+    import decdiff
+    from decdiff.baseline import check_subject, compare, make_baseline, read_baseline, write_baseline
+    from decdiff.cli import EXIT_OK, EXIT_VIOLATED
+    from decdiff.implementations.denoisers.loading import load_denoiser
+    from decdiff.implementations.dynamics.threads import intra_op_threads
+    from decdiff.implementations.models.registry import load_model
+    from decdiff.registry import check_denoiser, summarise
+
+    if args.update_baseline and not args.baseline:
+        raise InputError("needs --baseline FILE (the file to write)", field="--update-baseline")
+    if args.update_baseline and not Path(args.baseline).parent.is_dir():
+        raise InputError("no such directory", source=str(Path(args.baseline).parent))
+    model = load_model(args.model)
+    subject = {"model": model.name, "sigma": args.sigma, "history_length": args.history_length, "seed": args.seed,
+               "checks": sorted(args.check) if args.check else None}
+    baseline = None if args.update_baseline or not args.baseline else read_baseline(args.baseline)
+    if baseline is not None:
+        check_subject(baseline, subject, args.baseline)          # refuse a mismatch before any work
+    denoiser = load_denoiser(args.denoiser, model, args.sigma)
+    with intra_op_threads(1):      # the checks' batches are small: one thread is faster and burns ~5x less CPU
+        results = check_denoiser(denoiser, model, sigma=args.sigma, history_length=args.history_length,
+                                 seed=args.seed, label=args.denoiser, checks=args.check or None)
+    summary = summarise(results)
+    comparison = None if baseline is None else compare(baseline, results, subject, source=args.baseline)
+    record: dict[str, Any] = {"decdiff_version": decdiff.__version__, "model": model.name, "denoiser": args.denoiser,
+                              "sigma": args.sigma, "history_length": args.history_length, "seed": args.seed,
+                              "checks": [r.to_json() for r in results], "summary": summary.to_json()}
+    if comparison is not None:
+        record["baseline"] = comparison.to_json()
+    if args.update_baseline:
+        write_baseline(args.baseline, make_baseline(results, subject, args.denoiser))
+        record["baseline"] = {"file": args.baseline, "written": True}
+    if args.json == "-":
+        print(json.dumps(record, indent=2))
+    else:
+        _print_run(model, results, summary, comparison, args)
+        if args.json:
+            with open(args.json, "w") as handle:
+                json.dump(record, handle, indent=2)
+    violated = summary.verdicts["violated"] > 0
+    regressed = comparison is not None and bool(comparison.regressions)
+    return EXIT_VIOLATED if violated or regressed else EXIT_OK
+
+
+def _print_run(model, results, summary, comparison, args: argparse.Namespace) -> None:
+    from decdiff.cli import print_verdict_table
+
+    out = sys.stdout
+    print(f"{args.denoiser} on {model.describe()}", file=out)
+    print_verdict_table(results, out=out)
+    counts = ", ".join(f"{k}: {v}" for k, v in summary.verdicts.items())
+    print(f"{len(results)} checks ({counts})", file=out)
+    idle = summary.claims_without_executed_checks()
+    if idle:
+        print(f"claims with no executed check for this denoiser: {', '.join(idle)}", file=out)
+    if args.update_baseline:
+        print(f"baseline written to {args.baseline}", file=out)
+    if comparison is None:
+        return
+    regressions = comparison.regressions
+    print(f"baseline {comparison.source} (denoiser {comparison.baseline_denoiser}, decdiff "
+          f"{comparison.baseline_version}): {len(regressions)} regression{'s' * (len(regressions) != 1)}, "
+          f"{len(comparison.changes) - len(regressions)} other change(s)", file=out)
+    for change in comparison.changes:
+        print(f"  {'REGRESSION' if change.regression else 'changed':<10}  {change.key}: {change.text}", file=out)
