@@ -28,7 +28,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("Theorem 1", "Converged diffusion",
           "Iterating the optimal denoiser conditioned on one agent's history converges to a consistent state, "
           "the one with the largest posterior probability given the starting point.",
-          r"\phi_\infty(\tau_i)(y) = \arg\max_{s \in S_G(\tau_i)} p(s \mid y, \tau_i)",
+          r"\phi_\infty(\tau_i)(y) = \mathop{\mathrm{arg\,max}}_{s \in S_G(\tau_i)} p(s \mid y, \tau_i)",
           ("no approximation error (f = f*)", "sigma small against the distances between consistent states",
            "y not on a basin boundary"),
           "With sigma below the critical level the limit is a consistent state up to the certified radius; "
@@ -42,7 +42,11 @@ CLAIMS: tuple[Claim, ...] = (
           ("no approximation error", "hyperbolic fixed points", "start distribution with full support",
            "sigma below the critical level"),
           "Fixed points sit within a certified radius of the consistent states, not on them, at any finite sigma "
-          "(PAPER.md §6.1); above the critical sigma states merge or vanish (§6.2).",
+          "(PAPER.md §6.1); above the critical sigma states merge or vanish (§6.2). 'Nothing else is stable' needs "
+          "more than sigma below each state's sigma_c: n nearly equally likely states at mutual distance D have a "
+          "stable centroid once sigma > D / sqrt(2n) (found on sensor-grid:5x5:targets=2 at sigma = 0.3: 54 "
+          "spurious attractors with zero basin mass under p_sigma); below the proved isolation level sigma_iso every "
+          "stable fixed point is a certified one.",
           ("jacobian", "stability", "critical_sigma")),
     Claim("Finding 1", "A single fixed point is the state",
           "If an agent's denoiser has one stable fixed point, the agent knows the state.",

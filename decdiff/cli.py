@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 
 from decdiff.errors import InputError
+from decdiff.cli_bench import add_bench_parser
+from decdiff.cli_check import add_check_parser
 from decdiff.cli_train import add_train_parser
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT = 0, 1, 2
@@ -38,6 +40,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from decdiff.cli_fixed_points import json_safe, print_fixed_points, sampled_fixed_points
     from decdiff.implementations.model_facts import joint_history_co_witness, model_facts, per_step_co_witness
     from decdiff.implementations.models.registry import load_model
 
@@ -45,11 +48,17 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     history_length = args.history_length
     model.history_shape(history_length)
     facts = model_facts(model, history_length)
+    if not 0.0 < args.sigma < float("inf"):
+        raise InputError(f"sigma must be positive and finite, got {args.sigma}", field="--sigma")
+    if args.starts < 1:
+        raise InputError(f"--starts must be at least 1, got {args.starts}", field="--starts")
+    fixed = sampled_fixed_points(model, history_length, args.sigma, args.seed, args.starts)
     if args.json:
         record = {"model": model.name, **asdict(facts)}
         record["action_sizes"] = list(facts.action_sizes)
         record["observation_sizes"] = list(facts.observation_sizes)
-        print(json.dumps(record, indent=2))
+        record["fixed_points"] = json_safe(fixed)
+        print(json.dumps(record, indent=2, allow_nan=False))
         return EXIT_OK
     print(model.describe())
     print(f"  reachable states:                {facts.reachable_states} of {facts.states}")
@@ -63,6 +72,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     print(f"  joint history of length {history_length} determines the state: {facts.joint_history_co}"
           + ("" if witness is None else f"  (states {model.state_names[witness.state_a]!r} and "
                                        f"{model.state_names[witness.state_b]!r} share a joint history)"))
+    print_fixed_points(model, fixed, args.max_points)
     return EXIT_OK
 
 
@@ -133,10 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     models = sub.add_parser("models", help="list built-in models with their parameters")
     models.set_defaults(run=_cmd_models)
-    inspect = sub.add_parser("inspect", help="a model's sizes and the facts the theorems assume")
+    inspect = sub.add_parser("inspect", help="a model's sizes, the facts the theorems assume, and each agent's "
+                                             "certified fixed points for a sampled joint history")
     inspect.add_argument("model", help="built-in spec (e.g. sensor-grid:5x5:targets=2) or a .dpomdp path")
     inspect.add_argument("--history-length", type=int, default=1, help="history length H: observations per history (default 1)")
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    inspect.add_argument("--sigma", type=float, default=0.3,
+                         help="noise level of the fixed-point section (default 0.3)")
+    inspect.add_argument("--seed", type=int, default=0, help="seed of the sampled joint history and starts (default 0)")
+    inspect.add_argument("--starts", type=int, default=256,
+                         help="starts per agent from p_sigma(y | tau) for the fixed-point search (default 256)")
+    inspect.add_argument("--max-points", type=int, default=10,
+                         help="states listed per agent, most probable first (default 10; 0: all)")
     inspect.set_defaults(run=_cmd_inspect)
     verify = sub.add_parser("verify", help="run every applicable check on one model and print a verdict table")
     verify.add_argument("model", help="built-in spec or a .dpomdp path")
@@ -153,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     report.set_defaults(run=_cmd_report)
     add_train_parser(sub)
+    add_check_parser(sub)
+    add_bench_parser(sub)
     return parser
 
 

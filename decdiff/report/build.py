@@ -1,7 +1,13 @@
 """Build a theorem-validation report: run a suite and collect everything as one JSON object.
 
+Order: train (or read from the cache) every denoiser the suite needs, run the `decdiff
+verify` runs (exact and trained), the symbolic derivations, the counterexample searches,
+and the figure experiments (whose data goes into the JSON's ``figures``).
+
 The JSON holds no timings and no dates, so the same suite and seed give byte-identical
-files; timings go to a separate ``timings.json``.
+files; timings go to a separate ``timings.json``. Torch is seeded and set to
+deterministic algorithms for the duration of the build, and training runs on the CPU with
+one thread (`decdiff.report.training`).
 """
 
 from __future__ import annotations
@@ -10,24 +16,69 @@ import platform
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from decdiff.claims import CLAIMS
 from decdiff.implementations.denoisers.loading import load_denoiser
 from decdiff.implementations.models.registry import load_model
 from decdiff.properties.context import Budget, CheckContext
 from decdiff.registry import run_checks, summarise
+from decdiff.report.schema import SCHEMA_VERSION
 from decdiff.report.suites import Suite, VerifyRun
-from decdiff.results import CheckResult
+from decdiff.report.training import TrainSpec, load_trained, train_all
 
-SCHEMA_VERSION = "1.0"
-PACKAGES = ("decdiff", "torch", "numpy", "scipy", "sympy", "hypothesis", "matplotlib", "cvxpy")
+PACKAGES = ("decdiff", "torch", "numpy", "scipy", "sympy", "hypothesis", "matplotlib", "cvxpy", "jinja2",
+            "latex2mathml")
 
 Progress = Callable[[str], None]
+
+
+class Steps:
+    """Numbered progress lines ``[k/N, elapsed] label`` and the time each step took."""
+
+    def __init__(self, total: int, progress: Progress) -> None:
+        self.total, self.progress = total, progress
+        self.done = 0
+        self.started = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def note(self, label: str) -> None:
+        """A progress line that is not a step of its own."""
+        self.progress(f"[{self.done}/{self.total}, {time.perf_counter() - self.started:.0f}s] {label}")
+
+    @contextmanager
+    def step(self, label: str) -> Iterator[None]:
+        self.done += 1
+        self.note(label)
+        t0 = time.perf_counter()
+        yield
+        self.timings[label] = round(time.perf_counter() - t0, 3)
+
+
+@contextmanager
+def deterministic_torch(seed: int) -> Iterator[None]:
+    """torch.manual_seed(seed), deterministic algorithms and one intra-op thread while the report is built.
+
+    One thread makes reductions independent of the machine's core count, and the report's
+    work (small batched networks and flows) runs faster on one thread than on contended
+    ones; the cores are used by training in worker processes instead.
+    """
+    previous = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0])
+        torch.set_num_threads(previous[1])
 
 
 def environment() -> dict[str, Any]:
@@ -42,47 +93,45 @@ def environment() -> dict[str, Any]:
             "packages": versions}
 
 
-def _run_verify(run: VerifyRun, seed: int) -> list[CheckResult]:
+def _run_verify(run: VerifyRun, seed: int, out_dir: Path, records: dict[str, dict]) -> dict[str, Any]:
     model = load_model(run.model)
-    denoiser = load_denoiser(run.denoiser, model, run.sigma)
-    ctx = CheckContext(model=model, denoiser=denoiser, denoiser_label=run.denoiser, sigma=run.sigma,
-                       history_length=run.history_length, seed=seed,
+    spec = run.train_spec
+    if spec is None:
+        label, path, training = "exact", "exact", None
+    else:
+        label = spec.checkpoint(out_dir).relative_to(out_dir).as_posix()
+        path, training = str(spec.checkpoint(out_dir)), {**spec.to_json(), "record": records[spec.key]}
+    ctx = CheckContext(model=model, denoiser=load_denoiser(path, model, run.sigma), denoiser_label=label,
+                       sigma=run.sigma, history_length=run.history_length, seed=seed,
                        budget=Budget(histories=run.histories, starts=run.starts))
-    return run_checks(ctx)
+    results = run_checks(ctx)
+    return {"model": run.model, "history_length": run.history_length, "sigma": run.sigma, "denoiser": label,
+            "histories": run.histories, "starts": run.starts, "training": training,
+            "checks": [r.to_json() for r in results], "summary": summarise(results).to_json()}
 
 
-def _derivations(progress: Progress) -> list[dict[str, Any]]:
-    from decdiff.theory.registry import all_derivations
-
-    results = []
-    for derivation in all_derivations():
-        progress(f"derivation {derivation.id}")
-        result = derivation.verify().to_dict()
-        result.pop("elapsed_seconds", None)
-        results.append(result)
-    return results
+def _derivation(derivation) -> dict[str, Any]:
+    result = derivation.verify().to_dict()
+    result.pop("elapsed_seconds", None)
+    return result
 
 
-def _counterexamples(out_dir: Path, seed: int, progress: Progress) -> list[dict[str, Any]]:
-    from decdiff.properties.search import SCENARIOS, search
+def _counterexample(scenario, out_dir: Path, seed: int) -> dict[str, Any]:
+    from decdiff.properties.search import search
 
-    found = []
-    for scenario in SCENARIOS:
-        progress(f"counterexample search {scenario.name}")
-        result = search(scenario, seed=seed, out_dir=out_dir / "counterexamples")
-        entry = {"scenario": scenario.name, "claim": scenario.claim, "dropped_assumption": scenario.dropped,
-                 "check": scenario.check_id, "found": result is not None}
-        if result is not None:
-            model = result.model
-            (check,) = run_checks(CheckContext(model=model, denoiser=load_denoiser("exact", model, 0.3),
-                                               denoiser_label="exact", sigma=0.3,
-                                               history_length=scenario.history_length, seed=seed),
-                                  [scenario.check_id])
-            relative = result.path.relative_to(out_dir).as_posix()
-            entry.update(model=model.name, agents=model.n_agents, states=model.n_states, file=relative,
-                         reproduce=result.reproduce.replace(str(result.path), relative), result=check.to_json())
-        found.append(entry)
-    return found
+    result = search(scenario, seed=seed, out_dir=out_dir / "counterexamples")
+    entry = {"scenario": scenario.name, "claim": scenario.claim, "dropped_assumption": scenario.dropped,
+             "check": scenario.check_id, "found": result is not None}
+    if result is not None:
+        model = result.model
+        (check,) = run_checks(CheckContext(model=model, denoiser=load_denoiser("exact", model, scenario.sigma),
+                                           denoiser_label="exact", sigma=scenario.sigma,
+                                           history_length=scenario.history_length, seed=seed),
+                              [scenario.check_id])
+        relative = result.path.relative_to(out_dir).as_posix()
+        entry.update(model=model.name, agents=model.n_agents, states=model.n_states, file=relative,
+                     reproduce=result.reproduce.replace(str(result.path), relative), result=check.to_json())
+    return entry
 
 
 def _verdict_counts(results: list[dict[str, Any]]) -> dict[str, int]:
@@ -105,33 +154,85 @@ def summary_table(runs: list[dict[str, Any]], derivations: list[dict[str, Any]])
     return rows
 
 
-def build_report(suite: Suite, *, seed: int, out_dir: Path, progress: Progress = lambda _: None,
-                 derivations: bool = True) -> tuple[dict[str, Any], dict[str, float]]:
-    """Run `suite` and return (report, timings); counterexample files are written under `out_dir`."""
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    runs = []
-    for run in suite.runs:
-        label = f"verify {run.model} H={run.history_length} sigma={run.sigma:g} ({run.denoiser})"
-        progress(label)
+def _figures(suite: Suite, seed: int, out_dir: Path, records: dict[str, dict], steps: Steps) -> dict[str, Any]:
+    """The figure experiments' data (Fig. 1-4, Table 1)."""
+    from decdiff.report import composite, deviations, vector_fields
+
+    loaded: dict[str, tuple] = {}
+
+    def load(spec: TrainSpec) -> tuple:
+        if spec.key not in loaded:
+            loaded[spec.key] = load_trained(spec, out_dir)
+        return loaded[spec.key]
+
+    figures: dict[str, Any] = {}
+    if suite.fields is not None:
+        with steps.step("Fig. 1: vector fields"):
+            trained = {s.model: load(s) for s in suite.fields.train_specs()}
+            figures["fig1"] = vector_fields.fig1_data(suite.fields, trained, seed)
+    grid = suite.grid
+    if grid is not None:
+        base = grid.spec()
+        with steps.step("Fig. 2: trained fixed points, deviation against Jacobian rank"):
+            figures["fig2"] = deviations.fig2_data(grid, *load(base), base, seed)
+        with steps.step("Fig. 3: deviation against width, states, training samples"):
+            figures["fig3"] = deviations.fig3_data(grid, load, records, seed)
+        with steps.step("Fig. 4: composite and partial composite flows"):
+            figures["fig4"] = composite.fig4_data(grid, *load(grid.composite_spec()), seed)
+        with steps.step("Table 1: individual against composite PSNR"):
+            figures["table1"] = composite.table1_data(grid, load, records, seed)
+    return figures
+
+
+def _step_count(suite: Suite, n_derivations: int, n_scenarios: int) -> int:
+    figures = (1 if suite.fields else 0) + (4 if suite.grid else 0)
+    return (len(suite.train_specs()) + len(suite.runs) + (n_derivations if suite.derivations else 0)
+            + (n_scenarios if suite.counterexamples else 0) + figures)
+
+
+def build_report(suite: Suite, *, seed: int, out_dir: Path,
+                 progress: Progress = lambda _: None) -> tuple[dict[str, Any], dict[str, float]]:
+    """Run `suite` and return (report, timings); checkpoints and counterexample files are written under `out_dir`."""
+    from decdiff.properties.search import SCENARIOS
+    from decdiff.theory.registry import all_derivations
+
+    derivations = all_derivations()
+    steps = Steps(_step_count(suite, len(derivations), len(SCENARIOS)), progress)
+    with deterministic_torch(seed):
+        specs = suite.train_specs()
+        steps.note(f"training {len(specs)} denoisers ({suite.jobs} worker processes; cached ones are read back)")
+
+        def trained(spec: TrainSpec, record: dict, now: bool) -> None:
+            steps.done += 1
+            steps.note(f"{'trained' if now else 'cached'} {spec.model} width {spec.config.width}, "
+                       f"H={spec.config.history_length}, sigma {spec.config.sigma:g}, {spec.config.samples} trajectories, "
+                       f"seed {spec.config.seed}: "
+                       f"validation MSE / Bayes MSE = {record['mse_ratio']:.3f}")
+
         t0 = time.perf_counter()
-        results = _run_verify(run, seed)
-        timings[label] = time.perf_counter() - t0
-        runs.append({**asdict(run), "checks": [r.to_json() for r in results],
-                     "summary": summarise(results).to_json()})
-    t0 = time.perf_counter()
-    symbolic = _derivations(progress) if derivations else []
-    timings["derivations"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    counterexamples = _counterexamples(out_dir, seed, progress) if suite.counterexamples else []
-    timings["counterexamples"] = time.perf_counter() - t0
+        records = train_all(specs, out_dir, jobs=suite.jobs, done=trained)
+        steps.timings["training"] = round(time.perf_counter() - t0, 3)
+        runs = []
+        for run in suite.runs:
+            denoiser = "exact" if run.training is None else f"trained width {run.training.width}"
+            with steps.step(f"verify {run.model} H={run.history_length} sigma={run.sigma:g} ({denoiser})"):
+                runs.append(_run_verify(run, seed, out_dir, records))
+        symbolic = []
+        for derivation in derivations if suite.derivations else []:
+            with steps.step(f"derivation {derivation.id}"):
+                symbolic.append(_derivation(derivation))
+        counterexamples = []
+        for scenario in SCENARIOS if suite.counterexamples else []:
+            with steps.step(f"counterexample search {scenario.name}"):
+                counterexamples.append(_counterexample(scenario, out_dir, seed))
+        figures = _figures(suite, seed, out_dir, records, steps)
     all_results = [c for run in runs for c in run["checks"]] + [c["result"] for c in counterexamples if c["found"]]
     counts = {claim.name: {"planned": 0, "ran": 0, "skipped": 0} for claim in CLAIMS}
     for result in all_results:
         entry = counts[result["claim"]]
         entry["planned"] += 1
         entry["skipped" if result["verdict"] == "skipped" else "ran"] += 1
-    timings["total"] = time.perf_counter() - start
+    steps.timings["total"] = round(time.perf_counter() - steps.started, 3)
     report = {
         "schema_version": SCHEMA_VERSION,
         "suite": {"name": suite.name, "description": suite.description},
@@ -141,9 +242,11 @@ def build_report(suite: Suite, *, seed: int, out_dir: Path, progress: Progress =
         "summary": summary_table(runs, symbolic),
         "counts": counts,
         "claims_without_executed_checks": [name for name, c in counts.items() if c["ran"] == 0],
+        "trained_denoisers": [{**s.to_json(), "checkpoint": s.checkpoint(out_dir).relative_to(out_dir).as_posix(),
+                               "record": records[s.key]} for s in specs],
         "derivations": symbolic,
         "runs": runs,
         "counterexamples": counterexamples,
-        "figures": {},
+        "figures": figures,
     }
-    return report, timings
+    return report, steps.timings

@@ -14,6 +14,9 @@ import jinja2
 import latex2mathml.converter
 from markupsafe import Markup
 
+from decdiff.report.figures import TABLE1_CLAIMS, Rendered, table1_rows
+from decdiff.report.markdown import READ_ME, table1_caption, trained_rows
+
 _TEMPLATE = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>decdiff report ({{ r.suite.name }})</title>
@@ -23,11 +26,13 @@ table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
 .holds, .proved { color: #176117; font-weight: bold; } .violated, .refuted, .failed { color: #a31515; font-weight: bold; }
 .outside-assumptions { color: #8a5a00; font-weight: bold; } .inconclusive, .skipped { color: #555; }
-code { font-size: 0.85rem; } figure img { max-width: 100%; }
+code { font-size: 0.85rem; overflow-wrap: anywhere; } figure { margin: 1.5rem 0; } figure img { max-width: 100%; }
+figcaption { font-size: 0.9rem; color: #444; }
 </style></head><body>
 <h1>decdiff theorem-validation report ({{ r.suite.name }} suite)</h1>
 <p>{{ r.suite.description }}. Seed {{ r.seed }}; decdiff {{ r.environment.packages.decdiff }},
 Python {{ r.environment.python }}.</p>
+<p>{{ read_me }}</p>
 {% if r.claims_without_executed_checks %}
 <p class="violated">Claims with no executed check (the run fails): {{ r.claims_without_executed_checks|join(", ") }}</p>
 {% endif %}
@@ -40,9 +45,21 @@ Python {{ r.environment.python }}.</p>
 <td>{% for k, v in row.trained.items() %}<span class="{{ k }}">{{ k }}</span> {{ v }}<br>{% endfor %}</td></tr>
 {% endfor %}
 </table>
-{% for name, png in figures.items() %}
-<figure><img alt="{{ name }}" src="data:image/png;base64,{{ png }}"><figcaption>{{ name }}</figcaption></figure>
+{% if r.trained_denoisers %}
+<h2>Trained denoisers</h2>
+{{ table(trained) }}
+{% endif %}
+<h2>Figures</h2>
+{% for fig in figures %}
+<figure id="{{ fig.name }}"><h3>{{ fig.title }}</h3>
+<img alt="{{ fig.title }}" src="data:image/png;base64,{{ b64(fig.png) }}">
+<figcaption>{{ fig.caption }}</figcaption></figure>
 {% endfor %}
+{% if table1 %}
+<h3 id="table1">Table 1 analogue: individual against composite diffusion (PSNR)</h3>
+<p>{{ table1_caption }}</p>
+{{ table(table1) }}
+{% endif %}
 {% for claim in r.claims %}
 <h2 id="{{ claim.name|replace(' ', '-') }}">{{ claim.name }}: {{ claim.title }}</h2>
 <p>{{ claim.statement }}</p>
@@ -50,7 +67,9 @@ Python {{ r.environment.python }}.</p>
 <p><b>Assumptions:</b> {{ claim.assumptions|join("; ") }}.</p>
 <p><b>When it holds:</b> {{ claim.holds_when }}</p>
 <ul>{% for d in claim.derivations %}<li>Symbolic derivation <code>{{ d }}</code>:
-<span class="{{ derivations.get(d, {}).get('verdict', 'skipped') }}">{{ derivations.get(d, {}).get('verdict', 'not run') }}</span></li>{% endfor %}</ul>
+<span class="{{ derivations.get(d, {}).get('verdict', 'skipped') }}">{{ derivations.get(d, {}).get('verdict', 'not run') }}</span></li>{% endfor %}
+{% for fig in figures if claim.name in fig.claims %}<li>Figure: <a href="#{{ fig.name }}">{{ fig.title }}</a></li>{% endfor %}
+{% if table1 and claim.name in table1_claims %}<li>Figure: <a href="#table1">Table 1 analogue</a></li>{% endif %}</ul>
 {% set checks = checks_of(claim.name) %}
 {% if checks %}
 <table><tr><th>check</th><th>subject</th><th>verdict</th><th>observed</th><th>bound</th><th>margin</th><th>assumptions failing</th><th>reproduce</th></tr>
@@ -73,14 +92,37 @@ def _number(value: Any) -> str:
     return "-" if value is None else (f"{value:.4g}" if isinstance(value, float) else str(value))
 
 
-def render_html(report: dict[str, Any], figures: dict[str, bytes]) -> str:
-    """The report as one HTML page with `figures` (name -> PNG bytes) embedded."""
+_TABLE = jinja2.Environment(autoescape=True).from_string(
+    "<table><tr>{% for h in header %}<th>{{ h }}</th>{% endfor %}</tr>"
+    "{% for row in rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>{% endfor %}</table>")
+
+
+def _table(header_rows: tuple[list[str], list[list[str]]]) -> Markup:
+    header, rows = header_rows
+    return Markup(_TABLE.render(header=header, rows=rows))
+
+
+def mathml(latex: str) -> Markup:
+    """A LaTeX statement as display MathML."""
+    return Markup(latex2mathml.converter.convert(latex, display="block"))
+
+
+def render_html(report: dict[str, Any], figures: list[Rendered]) -> str:
+    """The report as one HTML page with the rendered `figures` embedded."""
     checks = [c for run in report["runs"] for c in run["checks"]]
+    table1 = report["figures"].get("table1")
     return _TEMPLATE.render(
         r=report,
-        figures={name: base64.b64encode(png).decode("ascii") for name, png in figures.items()},
+        figures=figures,
+        b64=lambda png: base64.b64encode(png).decode("ascii"),
+        read_me=READ_ME.replace("`", ""),
+        trained=trained_rows(report),
+        table=_table,
+        table1=table1_rows(table1) if table1 else None,
+        table1_caption=table1_caption(table1) if table1 else "",
+        table1_claims=TABLE1_CLAIMS,
         derivations={d["derivation_id"]: d for d in report["derivations"]},
-        mathml=lambda latex: Markup(latex2mathml.converter.convert(latex, display="block")),
+        mathml=mathml,
         checks_of=lambda name: [c for c in checks if c["claim"] == name],
         num=_number,
         failing=lambda c: ", ".join(k for k, v in c["assumptions"].items() if not v) or (c.get("skipped_reason") or ""),

@@ -1,8 +1,14 @@
-"""Render a report (the JSON object, and nothing else) as Markdown."""
+"""Render a report (the JSON object, and the figures rendered from it) as Markdown."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from decdiff.report.figures import TABLE1_CLAIMS, Rendered, table1_rows
+
+READ_ME = ("Commands in this report run from the report's folder: trained denoisers are the checkpoints under "
+           "`checkpoints/` (re-created by `decdiff report` when missing), counterexample models are under "
+           "`counterexamples/`.")
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -17,31 +23,65 @@ def _number(value: Any) -> str:
     return "-" if value is None else (f"{value:.4g}" if isinstance(value, float) else str(value))
 
 
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
 def _check_rows(checks: list[dict[str, Any]]) -> list[str]:
-    rows = ["| check | subject | verdict | observed | bound | margin | assumptions failing | reproduce |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = []
     for c in checks:
         s = c["subject"]
         subject = f"{s['model']}, H={s['history_length']}, σ={s['sigma']:g}, {s['denoiser']}"
         failing = ", ".join(k for k, v in c["assumptions"].items() if not v) or (c.get("skipped_reason") or "")
-        rows.append(f"| `{c['id']}` | {subject} | **{c['verdict']}** | {_number(c['observed'])} | "
-                    f"{_number(c['bound'])} | {_number(c['margin'])} | {failing} | `{c['reproduce']}` |")
-    return rows
+        rows.append([f"`{c['id']}`", subject, f"**{c['verdict']}**", _number(c["observed"]), _number(c["bound"]),
+                     _number(c["margin"]), failing, f"`{c['reproduce']}`"])
+    return _table(["check", "subject", "verdict", "observed", "bound", "margin", "assumptions failing", "reproduce"],
+                  rows)
 
 
-def render_markdown(report: dict[str, Any]) -> str:
-    """The report as Markdown: summary table, then one section per claim."""
+def trained_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the trained denoisers: model, architecture, data and how close to the Bayes MSE."""
+    header = ["model", "width x depth", "H", "trajectories", "seed", "epochs (best)", "train pairs",
+              "validation MSE / Bayes MSE"]
+    rows = [[t["model"], f"{t['config']['width']} x {t['config']['depth']}", str(t["config"]["history_length"]),
+             str(t["config"]["samples"]), str(t["config"]["seed"]),
+             f"{t['record']['epochs']} ({t['record']['best_epoch']})", str(t["record"]["train_pairs"]),
+             f"{t['record']['mse_ratio']:.3f}"] for t in report["trained_denoisers"]]
+    return header, rows
+
+
+def table1_caption(data: dict[str, Any]) -> str:
+    return (f"PSNR in dB (MAX = {data['data_range']:g}) of individual and composite diffusion on {data['model']} "
+            f"at sigma = {data['sigma']:g} with the same number of denoising steps ({data['steps_per_agent_count']} per agent), "
+            f"{data['histories_per_seed']} joint histories per split and seed, seeds {data['seeds']}; each column "
+            f"changes one factor of the base (W = width, N = training trajectories, H = history length, miss = "
+            f"miss probability). The difference is composite - individual with a {data['confidence']:.0%} "
+            f"bootstrap interval over histories, pooled over seeds.")
+
+
+def render_markdown(report: dict[str, Any], figures: list[Rendered]) -> str:
+    """The report as Markdown: summary table, figures, then one section per claim."""
     suite = report["suite"]
     lines = [f"# decdiff theorem-validation report ({suite['name']} suite)", "",
              f"{suite['description']}. Seed {report['seed']}; decdiff "
-             f"{report['environment']['packages'].get('decdiff')}, Python {report['environment']['python']}.", ""]
+             f"{report['environment']['packages'].get('decdiff')}, Python {report['environment']['python']}.", "",
+             READ_ME, ""]
     if report["claims_without_executed_checks"]:
         lines += ["**Claims with no executed check (the run fails):** "
                   + ", ".join(report["claims_without_executed_checks"]), ""]
-    lines += ["## Summary", "", "| claim | symbolic | exact denoiser | trained denoisers |", "|---|---|---|---|"]
-    for row in report["summary"]:
-        lines.append(f"| {row['claim']}: {row['title']} | {_symbolic(row['symbolic'])} | {_counts(row['exact'])} | "
-                     f"{_counts(row['trained'])} |")
+    lines += ["## Summary", ""] + _table(
+        ["claim", "symbolic", "exact denoiser", "trained denoisers"],
+        [[f"{row['claim']}: {row['title']}", _symbolic(row["symbolic"]), _counts(row["exact"]),
+          _counts(row["trained"])] for row in report["summary"]])
+    if report["trained_denoisers"]:
+        lines += ["", "## Trained denoisers", ""] + _table(*trained_rows(report))
+    lines += ["", "## Figures"]
+    for fig in figures:
+        lines += ["", f"### {fig.title}", "", f"![{fig.title}]({fig.file})", "", fig.caption]
+    table1 = report["figures"].get("table1")
+    if table1:
+        lines += ["", "### Table 1 analogue: individual against composite diffusion (PSNR)", "",
+                  table1_caption(table1), ""] + _table(*table1_rows(table1))
     derivations = {d["derivation_id"]: d for d in report["derivations"]}
     for claim in report["claims"]:
         lines += ["", f"## {claim['name']}: {claim['title']}", "", claim["statement"], "",
@@ -50,6 +90,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         for name in claim["derivations"]:
             d = derivations.get(name)
             lines.append(f"- Symbolic derivation `{name}`: " + (f"**{d['verdict']}**" if d else "not run"))
+        shown = [f.title for f in figures if claim["name"] in f.claims]
+        shown += ["Table 1 analogue"] if table1 and claim["name"] in TABLE1_CLAIMS else []
+        if shown:
+            lines.append("- Figures: " + "; ".join(shown))
         checks = [c for run in report["runs"] for c in run["checks"] if c["claim"] == claim["name"]]
         if checks:
             lines += [""] + _check_rows(checks)

@@ -6,6 +6,8 @@ from typing import Any
 
 import jsonschema
 
+SCHEMA_VERSION = "1.1"
+
 _NUMBER_OR_NULL = {"type": ["number", "string", "null"]}   # non-finite numbers are written as strings
 
 CHECK_RESULT = {
@@ -29,14 +31,29 @@ CHECK_RESULT = {
     },
 }
 
+TRAINING = {"type": "object", "required": ["model", "config", "record"],
+            "properties": {"record": {"type": "object", "required": ["epochs", "best_val_mse", "bayes_mse",
+                                                                     "mse_ratio", "train_pairs"]}}}
+
+_FIGURE_KEYS = {
+    "fig1": ["sigma", "grid", "models"],
+    "fig2": ["model", "agent_panel", "agents_panel", "rank_panel", "checks"],
+    "fig3": ["sigma", "panels"],
+    "fig4": ["model", "true_state", "dimensions", "panels"],
+    "table1": ["model", "seeds", "data_range", "columns"],
+}
+FIGURES = {"type": "object", "additionalProperties": False,
+           "properties": {name: {"type": "object", "required": keys} for name, keys in _FIGURE_KEYS.items()}}
+
 REPORT = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "decdiff theorem-validation report",
     "type": "object",
     "required": ["schema_version", "suite", "seed", "environment", "claims", "summary", "counts",
-                 "claims_without_executed_checks", "derivations", "runs", "counterexamples", "figures"],
+                 "claims_without_executed_checks", "trained_denoisers", "derivations", "runs", "counterexamples",
+                 "figures"],
     "properties": {
-        "schema_version": {"const": "1.0"},
+        "schema_version": {"const": SCHEMA_VERSION},
         "suite": {"type": "object", "required": ["name", "description"]},
         "seed": {"type": "integer"},
         "environment": {"type": "object", "required": ["python", "packages"]},
@@ -46,11 +63,14 @@ REPORT = {
         "counts": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["planned", "ran", "skipped"]}},
         "derivations": {"type": "array", "items": {"type": "object", "required": ["derivation_id", "verdict", "expression_hash"]}},
+        "trained_denoisers": {"type": "array", "items": {**TRAINING, "required": ["model", "config", "record",
+                                                                                  "checkpoint"]}},
         "runs": {"type": "array", "items": {"type": "object", "required": ["model", "history_length", "sigma",
-                                                                          "denoiser", "checks"],
-                                            "properties": {"checks": {"type": "array", "items": CHECK_RESULT}}}},
+                                                                          "denoiser", "training", "checks"],
+                                            "properties": {"training": {"anyOf": [{"type": "null"}, TRAINING]},
+                                                           "checks": {"type": "array", "items": CHECK_RESULT}}}},
         "counterexamples": {"type": "array", "items": {"type": "object", "required": ["scenario", "claim", "found"]}},
-        "figures": {"type": "object"},
+        "figures": FIGURES,
     },
 }
 

@@ -1,0 +1,89 @@
+"""The report's experiment helpers: training cache, Fig. 1 history, projections, PSNR and its interval."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import numpy as np
+import pytest
+
+from decdiff.implementations.denoisers.exact import ExactDenoiser
+from decdiff.implementations.models.registry import load_model
+from decdiff.implementations.training import TrainingConfig, sample_pairs
+from decdiff.report.composite import denoising_errors, joint_rows, pooled_difference, psnr
+from decdiff.report.deviations import principal_axes
+from decdiff.report.figures import table1_rows
+from decdiff.report.training import TrainSpec, ensure_trained
+from decdiff.report.vector_fields import TRUE_STATE, fig1_history
+
+TINY = TrainingConfig(history_length=1, sigma=0.3, samples=20, epochs=1, width=8, depth=1, batch_size=32, seed=0)
+
+
+def test_checkpoints_are_cached_per_configuration(tmp_path):
+    spec = TrainSpec("sensor-ring", TINY)
+    assert spec.config.device == "cpu" and spec.config.threads == 1
+    first, trained = ensure_trained(spec, tmp_path)
+    assert trained and spec.checkpoint(tmp_path).is_file()
+    again, trained = ensure_trained(spec, tmp_path)
+    assert not trained and again == first
+    other = TrainSpec("sensor-ring", dataclasses.replace(TINY, seed=1))
+    assert other.key != spec.key
+    # a file at the other spec's path that holds this spec's checkpoint is not taken for it
+    shutil.copy(spec.checkpoint(tmp_path), other.checkpoint(tmp_path))
+    _, trained = ensure_trained(other, tmp_path)
+    assert trained
+
+
+def test_fig1_history_is_the_most_ambiguous_one():
+    noisy = load_model("sensor-ring-noisy")
+    traj = fig1_history(noisy, 1, seed=0)
+    assert traj.states[0, -1] == TRUE_STATE
+    joint = noisy.joint_posterior(traj.actions, traj.observations)[0]
+    assert [noisy.state_names[s] for s in np.flatnonzero(joint > 0)] == ["area1", "area2"]   # all sensors see 00
+    ring = load_model("sensor-ring")
+    traj = fig1_history(ring, 1, seed=0)
+    assert np.count_nonzero(ring.joint_posterior(traj.actions, traj.observations)[0]) == 1   # CO: always one state
+
+
+def test_principal_axes_are_orthonormal_and_span_a_plane():
+    points = np.array([[0.0, 0, 0], [1, 0, 0], [0, 2, 0], [1, 2, 0]])
+    mean, axes = principal_axes(points)
+    assert np.allclose(axes.T @ axes, np.eye(2))
+    assert np.allclose(mean, [0.5, 1, 0])
+    assert np.allclose(np.abs(axes[:, 0]), [0, 1, 0])          # the widest direction first
+    assert (axes[np.abs(axes).argmax(axis=0), [0, 1]] > 0).all()
+
+
+def test_composite_beats_individual_with_the_exact_denoiser():
+    """Collectively observable grid, f*: composite diffusion finds the true state, an agent alone cannot."""
+    model = load_model("sensor-grid:3x3:targets=2")
+    batches, states = joint_rows(sample_pairs(model, 1, 12, seed=3), model.n_agents, 12)
+    individual, composite = denoising_errors(ExactDenoiser(model), batches, states, 0.3, 1, seed=0)
+    assert individual.shape == composite.shape == (12,)
+    assert psnr(composite.mean(), 1.0) > psnr(individual.mean(), 1.0) + 20
+    assert composite.max() < 1e-3
+
+
+def test_pooled_difference_interval_and_verdict():
+    rng = np.random.default_rng(0)
+    worse = [(rng.uniform(0.2, 0.3, 50), rng.uniform(0.01, 0.02, 50)) for _ in range(2)]
+    result = pooled_difference(worse, 1.0, seed=0)
+    assert result["ci"][0] <= result["difference"] <= result["ci"][1]
+    assert result["composite_better"] is True and len(result["per_seed"]) == 2
+    pooled = [np.concatenate([w[k] for w in worse]).mean() for k in (0, 1)]
+    assert result["difference"] == pytest.approx(psnr(pooled[1], 1.0) - psnr(pooled[0], 1.0), rel=1e-5)
+    same = [(e, e.copy()) for e in (rng.uniform(0.1, 0.2, 50),)]
+    assert pooled_difference(same, 1.0, seed=0)["composite_better"] is None
+    flipped = [(c, i) for i, c in worse]
+    assert pooled_difference(flipped, 1.0, seed=0)["composite_better"] is False
+
+
+def test_table1_rows_lay_out_every_column():
+    cell = {"individual": 10.0, "composite": 12.5, "difference": 2.5, "ci": [1.0, 4.0], "composite_better": True}
+    data = {"columns": [{"factor": "width", "value": 64, "train": cell, "test": {**cell, "composite_better": None}}]}
+    header, rows = table1_rows(data)
+    assert header == ["setting", "method", "W=64"]
+    assert ["train", "composite > individual", "yes"] in rows
+    assert ["test", "composite > individual", "undecided"] in rows
+    assert ["test", "difference [CI]", "+2.50 [+1.00, +4.00]"] in rows
