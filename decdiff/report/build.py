@@ -187,7 +187,7 @@ def _figures(suite: Suite, seed: int, out_dir: Path, records: dict[str, dict], s
 def _step_count(suite: Suite, n_derivations: int, n_scenarios: int) -> int:
     figures = (1 if suite.fields else 0) + (4 if suite.grid else 0)
     return (len(suite.train_specs()) + len(suite.runs) + (n_derivations if suite.derivations else 0)
-            + (n_scenarios if suite.counterexamples else 0) + figures)
+            + (n_scenarios if suite.counterexamples else 0) + figures + (1 if suite.mutation else 0))
 
 
 def build_report(suite: Suite, *, seed: int, out_dir: Path,
@@ -225,6 +225,12 @@ def build_report(suite: Suite, *, seed: int, out_dir: Path,
         for scenario in SCENARIOS if suite.counterexamples else []:
             with steps.step(f"counterexample search {scenario.name}"):
                 counterexamples.append(_counterexample(scenario, out_dir, seed))
+        mutation = None
+        if suite.mutation:
+            from decdiff.mutation import mutation_table
+
+            with steps.step("mutation table: every check on deliberately broken denoisers and models"):
+                mutation = mutation_table(seed=seed).to_json()
         figures = _figures(suite, seed, out_dir, records, steps)
     all_results = [c for run in runs for c in run["checks"]] + [c["result"] for c in counterexamples if c["found"]]
     counts = {claim.name: {"planned": 0, "ran": 0, "skipped": 0} for claim in CLAIMS}
@@ -247,6 +253,7 @@ def build_report(suite: Suite, *, seed: int, out_dir: Path,
         "derivations": symbolic,
         "runs": runs,
         "counterexamples": counterexamples,
+        "mutation": mutation,
         "figures": figures,
     }
     return report, steps.timings

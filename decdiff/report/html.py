@@ -15,7 +15,7 @@ import latex2mathml.converter
 from markupsafe import Markup
 
 from decdiff.report.figures import TABLE1_CLAIMS, Rendered, table1_rows
-from decdiff.report.markdown import READ_ME, table1_caption, trained_rows
+from decdiff.report.markdown import READ_ME, mutation_caption, mutation_rows, table1_caption, trained_rows
 
 _TEMPLATE = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -59,6 +59,11 @@ Python {{ r.environment.python }}.</p>
 <h3 id="table1">Table 1 analogue: individual against composite diffusion (PSNR)</h3>
 <p>{{ table1_caption }}</p>
 {{ table(table1) }}
+{% endif %}
+{% if r.mutation %}
+<h2 id="mutation">Can every check fail? (mutation table)</h2>
+<p>{{ mutation_caption }}</p>
+{{ table(mutation) }}
 {% endif %}
 {% for claim in r.claims %}
 <h2 id="{{ claim.name|replace(' ', '-') }}">{{ claim.name }}: {{ claim.title }}</h2>
@@ -121,6 +126,8 @@ def render_html(report: dict[str, Any], figures: list[Rendered]) -> str:
         table1=table1_rows(table1) if table1 else None,
         table1_caption=table1_caption(table1) if table1 else "",
         table1_claims=TABLE1_CLAIMS,
+        mutation=mutation_rows(report["mutation"]) if report.get("mutation") else None,
+        mutation_caption=mutation_caption(report["mutation"]) if report.get("mutation") else "",
         derivations={d["derivation_id"]: d for d in report["derivations"]},
         mathml=mathml,
         checks_of=lambda name: [c for c in checks if c["claim"] == name],

@@ -50,6 +50,22 @@ def trained_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def mutation_rows(mutation: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the mutation table: one row per check, the mutants that kill it (fail where the base holds)."""
+    header = ["check", "killed by"]
+    rows = [[check, ", ".join(killers) or "NOT KILLED"] for check, killers in mutation["killers"].items()]
+    return header, rows
+
+
+def mutation_caption(mutation: dict[str, Any]) -> str:
+    subject = mutation["subject"]
+    defects = "; ".join(f"{m['name']}: {m['defect']}" for m in mutation["mutants"])
+    return (f"Every registered check on deliberately broken denoisers and models ({subject['model']}, "
+            f"H={subject['history_length']}, sigma={subject['sigma']:g}, seed {subject['seed']}). A mutant kills a "
+            f"check when the check fails on it and not on its unbroken base. Kill rate "
+            f"{mutation['kill_rate']:.0%}. Mutants: {defects}.")
+
+
 def table1_caption(data: dict[str, Any]) -> str:
     return (f"PSNR in dB (MAX = {data['data_range']:g}) of individual and composite diffusion on {data['model']} "
             f"at sigma = {data['sigma']:g} with the same number of denoising steps ({data['steps_per_agent_count']} per agent), "
@@ -82,6 +98,9 @@ def render_markdown(report: dict[str, Any], figures: list[Rendered]) -> str:
     if table1:
         lines += ["", "### Table 1 analogue: individual against composite diffusion (PSNR)", "",
                   table1_caption(table1), ""] + _table(*table1_rows(table1))
+    if report.get("mutation"):
+        lines += ["", "## Can every check fail? (mutation table)", "", mutation_caption(report["mutation"]), ""] \
+            + _table(*mutation_rows(report["mutation"]))
     derivations = {d["derivation_id"]: d for d in report["derivations"]}
     for claim in report["claims"]:
         lines += ["", f"## {claim['name']}: {claim['title']}", "", claim["statement"], "",

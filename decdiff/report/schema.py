@@ -6,7 +6,7 @@ from typing import Any
 
 import jsonschema
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 _NUMBER_OR_NULL = {"type": ["number", "string", "null"]}   # non-finite numbers are written as strings
 
@@ -51,11 +51,14 @@ REPORT = {
     "type": "object",
     "required": ["schema_version", "suite", "seed", "environment", "claims", "summary", "counts",
                  "claims_without_executed_checks", "trained_denoisers", "derivations", "runs", "counterexamples",
-                 "figures"],
+                 "mutation", "figures"],
     "properties": {
         "schema_version": {"const": SCHEMA_VERSION},
         "suite": {"type": "object", "required": ["name", "description"]},
         "seed": {"type": "integer"},
+        "mutation": {"oneOf": [{"type": "null"},
+                               {"type": "object", "required": ["subject", "checks", "kill_rate", "unkilled", "killers",
+                                                               "mutants"]}]},
         "environment": {"type": "object", "required": ["python", "packages"]},
         "claims": {"type": "array", "items": {"type": "object", "required": ["name", "statement", "latex"]}},
         "summary": {"type": "array", "items": {"type": "object", "required": ["claim", "symbolic", "exact",

@@ -133,6 +133,7 @@ class Suite:
     grid: GridExperiments | None = None
     jobs: int = 2
     derivations: bool = True
+    mutation: bool = False
 
     def train_specs(self) -> list[TrainSpec]:
         """Every distinct trained denoiser the suite needs, in a fixed order."""
@@ -194,6 +195,7 @@ QUICK = Suite(
                          table=(("width", (64, 256)), ("samples", (300, 1000)), ("history_length", (1, 2)),
                                 ("miss", (0.0, 0.2))),
                          seeds=(0, 1), composite_sigma=QUICK_COMPOSITE_SIGMA),
+    mutation=True,
 )
 
 PAPER = Suite(
@@ -210,6 +212,7 @@ PAPER = Suite(
                                 ("miss", (0.0, 0.1))),
                          seeds=(0, 1, 2), analysis_trajectories=32, psnr_trajectories=128, subset_size=6,
                          subset_candidates=60),
+    mutation=True,
 )
 
 SUITES = {suite.name: suite for suite in (QUICK, PAPER)}
