@@ -126,15 +126,19 @@ def _progress(message: str) -> None:
 def _cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from decdiff.report.build import executed_checks
     from decdiff.report.write import write_report
 
     out_dir = Path(args.out)
     report = write_report(args.suite, seed=args.seed, out_dir=out_dir, progress=_progress)
-    violated = sum(c["verdict"] == "violated" for run in report["runs"] for c in run["checks"])
+    violated = [c for c in executed_checks(report) if c["verdict"] == "violated"]
     print(f"report written to {out_dir}/ (report.json, report.md, report.html, timings.json)")
     missing = report["claims_without_executed_checks"]
     if missing:
         print(f"claims with no executed check: {', '.join(missing)}")
+    if violated:
+        print(f"{len(violated)} violated: " + ", ".join(f"{c['id']} on {c['subject']['model']} "
+                                                        f"({c['subject']['denoiser']})" for c in violated))
     return EXIT_VIOLATED if violated or missing else EXIT_OK
 
 

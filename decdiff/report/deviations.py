@@ -14,7 +14,10 @@
   ``theorem6.surrogate_bound`` run on the trained denoiser (their results are included).
 * **Fig. 3** (§5.3): the same deviations against width, number of states and training
   trajectories, one trained denoiser per setting (the base configuration otherwise), from
-  ``finding3.rank_deviation``'s fixed points.
+  ``finding3.rank_deviation``'s fixed points (its results are included).
+
+The checks a figure runs are listed under its ``checks`` and count towards the report's
+verdicts like those of its verification runs (`decdiff.report.build.executed_checks`).
 """
 
 from __future__ import annotations
@@ -118,12 +121,13 @@ def fig3_data(grid: GridExperiments, load, records: dict[str, dict], seed: int) 
     sweeps = {"width": [(w, grid.spec(width=w)) for w in grid.widths],
               "states": [(s, grid.spec(size=s)) for s in grid.sizes],
               "samples": [(n, grid.spec(samples=n)) for n in grid.samples]}
-    panels = {}
+    panels, checks = {}, []
     for name, settings in sweeps.items():
         entries = []
         for value, spec in settings:
             model, denoiser = load(spec)
             (check,) = deviation_checks(model, denoiser, spec, grid.analysis_trajectories, seed, (RANK_CHECK,))
+            checks.append(check)
             record = summary(records[spec.key])
             entries.append({"value": value, "states": model.n_states, "train_pairs": record["train_pairs"],
                             "training": record, "deviation_norms": rounded(check["details"]["deviation_norms"]),
@@ -131,4 +135,4 @@ def fig3_data(grid: GridExperiments, load, records: dict[str, dict], seed: int) 
                             "max_possible_rank": check["details"]["max_possible_rank"],
                             "spearman": check["observed"], "verdict": check["verdict"]})
         panels[name] = entries
-    return {"sigma": grid.base.sigma, "base": grid.spec().to_json(), "panels": panels}
+    return {"sigma": grid.base.sigma, "base": grid.spec().to_json(), "panels": panels, "checks": checks}

@@ -14,6 +14,7 @@ import jinja2
 import latex2mathml.converter
 from markupsafe import Markup
 
+from decdiff.report.build import executed_checks
 from decdiff.report.figures import TABLE1_CLAIMS, Rendered, table1_rows
 from decdiff.report.markdown import READ_ME, mutation_caption, mutation_rows, table1_caption, trained_rows
 
@@ -114,7 +115,7 @@ def mathml(latex: str) -> Markup:
 
 def render_html(report: dict[str, Any], figures: list[Rendered]) -> str:
     """The report as one HTML page with the rendered `figures` embedded."""
-    checks = [c for run in report["runs"] for c in run["checks"]]
+    checks = executed_checks(report)
     table1 = report["figures"].get("table1")
     return _TEMPLATE.render(
         r=report,

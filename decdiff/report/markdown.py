@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from decdiff.report.build import executed_checks
 from decdiff.report.figures import TABLE1_CLAIMS, Rendered, table1_rows
 
 READ_ME = ("Commands in this report run from the report's folder: trained denoisers are the checkpoints under "
@@ -71,8 +72,10 @@ def table1_caption(data: dict[str, Any]) -> str:
             f"at sigma = {data['sigma']:g} with the same number of denoising steps ({data['steps_per_agent_count']} per agent), "
             f"{data['histories_per_seed']} joint histories per split and seed, seeds {data['seeds']}; each column "
             f"changes one factor of the base (W = width, N = training trajectories, H = history length, miss = "
-            f"miss probability). The difference is composite - individual with a {data['confidence']:.0%} "
-            f"bootstrap interval over histories, pooled over seeds.")
+            f"miss probability). The difference is composite - individual, the mean over seeds of each seed's "
+            f"difference with its {data['confidence']:.0%} Student-t interval across seeds; a column holds when the "
+            f"interval lies above 0. Composite > individual in every column: **{data['every_column']}** "
+            f"(check `{data['checks'][0]['id']}`).")
 
 
 def render_markdown(report: dict[str, Any], figures: list[Rendered]) -> str:
@@ -113,7 +116,7 @@ def render_markdown(report: dict[str, Any], figures: list[Rendered]) -> str:
         shown += ["Table 1 analogue"] if table1 and claim["name"] in TABLE1_CLAIMS else []
         if shown:
             lines.append("- Figures: " + "; ".join(shown))
-        checks = [c for run in report["runs"] for c in run["checks"] if c["claim"] == claim["name"]]
+        checks = [c for c in executed_checks(report) if c["claim"] == claim["name"]]
         if checks:
             lines += [""] + _check_rows(checks)
         for cx in report["counterexamples"]:

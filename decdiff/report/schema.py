@@ -6,7 +6,7 @@ from typing import Any
 
 import jsonschema
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 _NUMBER_OR_NULL = {"type": ["number", "string", "null"]}   # non-finite numbers are written as strings
 
@@ -38,12 +38,14 @@ TRAINING = {"type": "object", "required": ["model", "config", "record"],
 _FIGURE_KEYS = {
     "fig1": ["sigma", "grid", "models"],
     "fig2": ["model", "agent_panel", "agents_panel", "rank_panel", "checks"],
-    "fig3": ["sigma", "panels"],
+    "fig3": ["sigma", "panels", "checks"],
     "fig4": ["model", "true_state", "dimensions", "panels"],
-    "table1": ["model", "seeds", "data_range", "columns"],
+    "table1": ["model", "seeds", "data_range", "columns", "every_column", "checks"],
 }
 FIGURES = {"type": "object", "additionalProperties": False,
-           "properties": {name: {"type": "object", "required": keys} for name, keys in _FIGURE_KEYS.items()}}
+           "properties": {name: {"type": "object", "required": keys,
+                                 "properties": {"checks": {"type": "array", "items": CHECK_RESULT}}}
+                          for name, keys in _FIGURE_KEYS.items()}}
 
 REPORT = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -194,7 +194,7 @@ QUICK = Suite(
                          samples=(100, 300, 1000),
                          table=(("width", (64, 256)), ("samples", (300, 1000)), ("history_length", (1, 2)),
                                 ("miss", (0.0, 0.2))),
-                         seeds=(0, 1), composite_sigma=QUICK_COMPOSITE_SIGMA),
+                         seeds=(0, 1, 2), composite_sigma=QUICK_COMPOSITE_SIGMA),
     mutation=True,
 )
 

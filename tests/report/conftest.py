@@ -25,7 +25,7 @@ MINI = Suite(
     derivations=False,
     fields=FieldFigure(models=("sensor-ring",), training=TINY_RING, arrows=5, starts=16),
     grid=GridExperiments(size="3x3", base=TINY_GRID, widths=(16, 32), sizes=("3x3",), samples=(60,),
-                         table=(("width", (16, 32)),), seeds=(0,), analysis_trajectories=3, psnr_trajectories=6,
+                         table=(("width", (16, 32)),), seeds=(0, 1), analysis_trajectories=3, psnr_trajectories=6,
                          psnr_passes=1, flow_starts=3, fixed_point_starts=16, subset_size=2, subset_candidates=3,
                          composite_sigma=0.5),
     jobs=1,

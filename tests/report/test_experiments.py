@@ -7,11 +7,12 @@ import shutil
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.models.registry import load_model
 from decdiff.implementations.training import TrainingConfig, sample_pairs
-from decdiff.report.composite import denoising_errors, joint_rows, pooled_difference, psnr
+from decdiff.report.composite import denoising_errors, joint_rows, psnr, seed_difference, table1_check
 from decdiff.report.deviations import principal_axes
 from decdiff.report.figures import table1_rows
 from decdiff.report.training import TrainSpec, ensure_trained
@@ -65,25 +66,49 @@ def test_composite_beats_individual_with_the_exact_denoiser():
     assert composite.max() < 1e-3
 
 
-def test_pooled_difference_interval_and_verdict():
+def test_seed_difference_is_the_mean_of_per_seed_differences_with_a_t_interval():
     rng = np.random.default_rng(0)
-    worse = [(rng.uniform(0.2, 0.3, 50), rng.uniform(0.01, 0.02, 50)) for _ in range(2)]
-    result = pooled_difference(worse, 1.0, seed=0)
-    assert result["ci"][0] <= result["difference"] <= result["ci"][1]
-    assert result["composite_better"] is True and len(result["per_seed"]) == 2
-    pooled = [np.concatenate([w[k] for w in worse]).mean() for k in (0, 1)]
-    assert result["difference"] == pytest.approx(psnr(pooled[1], 1.0) - psnr(pooled[0], 1.0), rel=1e-5)
-    same = [(e, e.copy()) for e in (rng.uniform(0.1, 0.2, 50),)]
-    assert pooled_difference(same, 1.0, seed=0)["composite_better"] is None
+    worse = [(rng.uniform(0.2, 0.3, 50), rng.uniform(0.01, 0.02, 50)) for _ in range(3)]
+    result = seed_difference(worse, 1.0)
+    per_seed = [psnr(c.mean(), 1.0) - psnr(i.mean(), 1.0) for i, c in worse]
+    assert result["difference"] == pytest.approx(np.mean(per_seed), rel=1e-5)
+    half = stats.t.ppf(0.975, 2) * np.std(per_seed, ddof=1) / np.sqrt(3)
+    assert result["ci"] == pytest.approx([np.mean(per_seed) - half, np.mean(per_seed) + half], rel=1e-5)
+    assert result["verdict"] == "holds" and len(result["per_seed"]) == 3
     flipped = [(c, i) for i, c in worse]
-    assert pooled_difference(flipped, 1.0, seed=0)["composite_better"] is False
+    assert seed_difference(flipped, 1.0)["verdict"] == "violated"
+    one_seed = seed_difference(worse[:1], 1.0)
+    assert one_seed["ci"] is None and one_seed["verdict"] == "inconclusive"
+
+
+def _columns(errors: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+    cell = seed_difference(errors, 1.0)
+    return [{"factor": "width", "value": 64, "train": cell, "test": cell}]
+
+
+def test_table1_check_reads_every_cell():
+    rng = np.random.default_rng(1)
+    better = [(rng.uniform(0.2, 0.3, 20), rng.uniform(0.01, 0.02, 20)) for _ in range(3)]
+    subject = {"model": "m", "denoiser": "trained", "sigma": 0.5, "history_length": 1}
+    holds = table1_check(_columns(better), subject, 3, seed=0)
+    assert holds.verdict == "holds" and holds.margin > 0
+    assert holds.margin == pytest.approx(min(holds.ci))
+    mixed = _columns(better) + [{**c, "value": 32, "test": seed_difference([(b, a) for a, b in better], 1.0)}
+                                for c in _columns(better)]
+    violated = table1_check(mixed, subject, 3, seed=0)
+    assert violated.verdict == "violated" and violated.margin < 0
+    assert violated.details["worst_cell"] == "width=32 test"
+    single = table1_check(_columns(better[:1]), subject, 1, seed=0)
+    assert single.verdict == "inconclusive" and single.observed is None
 
 
 def test_table1_rows_lay_out_every_column():
-    cell = {"individual": 10.0, "composite": 12.5, "difference": 2.5, "ci": [1.0, 4.0], "composite_better": True}
-    data = {"columns": [{"factor": "width", "value": 64, "train": cell, "test": {**cell, "composite_better": None}}]}
+    cell = {"individual": 10.0, "composite": 12.5, "difference": 2.5, "ci": [1.0, 4.0], "verdict": "holds"}
+    data = {"columns": [{"factor": "width", "value": 64, "train": cell,
+                         "test": {**cell, "ci": None, "verdict": "inconclusive"}}]}
     header, rows = table1_rows(data)
     assert header == ["setting", "method", "W=64"]
-    assert ["train", "composite > individual", "yes"] in rows
-    assert ["test", "composite > individual", "undecided"] in rows
-    assert ["test", "difference [CI]", "+2.50 [+1.00, +4.00]"] in rows
+    assert ["train", "composite > individual", "holds"] in rows
+    assert ["test", "composite > individual", "inconclusive"] in rows
+    assert ["train", "difference [CI across seeds]", "+2.50 [+1.00, +4.00]"] in rows
+    assert ["test", "difference [CI across seeds]", "+2.50 [no interval (one seed)]"] in rows

@@ -8,6 +8,7 @@ import re
 import shutil
 
 from decdiff.claims import CLAIMS
+from decdiff.report.build import executed_checks, figure_checks
 from decdiff.report.figures import render_figures
 from decdiff.report.schema import validate_report
 from decdiff.report.write import write_report
@@ -91,3 +92,33 @@ def test_every_latex_statement_converts_to_mathml():
     for claim in CLAIMS:
         text = re.sub(r"<[^>]+>", " ", str(mathml(claim.latex)))
         assert not re.search(r"\\[A-Za-z]+", text), (claim.name, text)
+
+
+def test_figure_checks_count_like_verification_runs(mini_report):
+    _, report, _ = mini_report
+    from_figures = figure_checks(report["figures"])
+    ids = {c["id"] for c in from_figures}
+    assert {"finding3.rank_deviation", "theorem6.surrogate_bound", "table1.composite_beats_individual"} <= ids
+    assert len(report["figures"]["fig3"]["checks"]) == sum(len(p) for p in report["figures"]["fig3"]["panels"].values())
+    executed = executed_checks(report)
+    assert len(executed) == sum(len(run["checks"]) for run in report["runs"]) + len(from_figures)
+    assert sum(c["planned"] for c in report["counts"].values()) == len(executed)   # no counterexample searches here
+    table1 = next(row for row in report["summary"] if row["claim"] == "Theorem 8")
+    trained_theorem8 = [c for c in executed if c["claim"] == "Theorem 8" and c["subject"]["denoiser"] != "exact"]
+    assert sum(table1["trained"].values()) == len(trained_theorem8) >= 1
+
+
+def test_a_violated_figure_check_fails_the_report(mini_report, monkeypatch, tmp_path, capsys):
+    """`decdiff report` exits 1 when only a figure's check is violated."""
+    from decdiff import cli
+
+    _, report, _ = mini_report
+    broken = json.loads(json.dumps(report))
+    broken["claims_without_executed_checks"] = []
+    for check in executed_checks(broken):
+        check["verdict"] = "holds" if check["verdict"] == "violated" else check["verdict"]
+    monkeypatch.setattr("decdiff.report.write.write_report", lambda *a, **k: broken)
+    assert cli.main(["report", "--out", str(tmp_path)]) == 0
+    broken["figures"]["table1"]["checks"][0]["verdict"] = "violated"
+    assert cli.main(["report", "--out", str(tmp_path)]) == 1
+    assert "table1.composite_beats_individual" in capsys.readouterr().out
