@@ -1,7 +1,8 @@
 """Finding 1: an agent whose denoiser has a single stable fixed point y* knows the state, s = y*.
 
 Among the examined agent histories (fixed_point_sets), those on which the fixed-point
-search finds exactly one stable fixed point y* are the finding's premise. Every consistent
+searches (from p_sigma(y | tau) and from N(0, I)) find exactly one stable fixed point y* are
+the finding's premise. Every consistent
 state s in S_G(tau) can be the true state behind tau, so "s = y*" means that every one of
 them lies within its tolerance tol(tau, s) of y* (for f* with sigma below sigma_c: a single
 consistent state, where f* is the constant map s and y* = s exactly, PAPER.md §2). Margin:
@@ -22,8 +23,8 @@ from decdiff.properties.context import CheckContext
 from decdiff.properties.fixed_point_sets import (
     certified_everywhere,
     examined_histories,
-    found_fixed_points,
     history_description,
+    stable_points,
     tolerance_record,
 )
 from decdiff.registry import register_check
@@ -37,8 +38,8 @@ ID = "finding1.single_fixed_point"
 def single_fixed_point(ctx: CheckContext) -> list[CheckResult]:
     examined = examined_histories(ctx)
     states = np.ascontiguousarray(ctx.model.states, dtype=np.float64)
-    found = [found_fixed_points(ctx, e) for e in examined]
-    premise = [k for k, f in enumerate(found) if len(f.stable()) == 1]
+    stable = [stable_points(ctx, e) for e in examined]
+    premise = [k for k, points in enumerate(stable) if len(points) == 1]
     if not premise:
         return [CheckResult.make(
             id=ID, claim="Finding 1", subject=ctx.subject(), assumptions={}, conclusion_holds=None,
@@ -46,7 +47,7 @@ def single_fixed_point(ctx: CheckContext) -> list[CheckResult]:
             n_cases=len(examined), seed=ctx.seed, reproduce=ctx.reproduce(ID))]
     errors = []
     for k in premise:
-        e, point = examined[k], found[k].stable()[0].point
+        e, point = examined[k], stable[k][0]
         distance = np.linalg.norm(states[e.consistent] - point[None, :], axis=1)
         errors.append(float((distance / e.tolerance).max()))
     errors = np.array(errors)
@@ -55,9 +56,9 @@ def single_fixed_point(ctx: CheckContext) -> list[CheckResult]:
     counterexample = None
     if observed > 1.0:
         k = premise[worst]
-        counterexample = {**history_description(ctx, examined[k]), "fixed_point": found[k].stable()[0].point.tolist(),
+        counterexample = {**history_description(ctx, examined[k]), "fixed_point": stable[k][0].tolist(),
                           "distances": np.linalg.norm(states[examined[k].consistent]
-                                                      - found[k].stable()[0].point[None, :], axis=1).tolist()}
+                                                      - stable[k][0][None, :], axis=1).tolist()}
     result = CheckResult.make(
         id=ID, claim="Finding 1", subject=ctx.subject(),
         assumptions={"sigma_below_sigma_c": certified_everywhere([examined[k] for k in premise])},

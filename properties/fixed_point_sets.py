@@ -34,7 +34,13 @@ import torch
 from decdiff.implementations.analysis.jacobian_rank import float64_copy
 from decdiff.implementations.denoisers.exact import mixture_weights
 from decdiff.implementations.dynamics.certify import certify
-from decdiff.implementations.dynamics.fixed_points import FixedPointSet, StartDistribution, draw_starts, fixed_points
+from decdiff.implementations.dynamics.fixed_points import (
+    FixedPointSet,
+    StartDistribution,
+    cluster,
+    draw_starts,
+    fixed_points,
+)
 from decdiff.implementations.dynamics.flows import ConditionedDenoiser, fixed_sigma_flow
 from decdiff.implementations.dynamics.threads import intra_op_threads
 from decdiff.implementations.histories import HistoryBatch, history_batch
@@ -51,6 +57,11 @@ SADDLE_PAIRS = 8
 #: from the posterior by 0.02-0.06). A network costs O(width^2) per row: its flows use ``budget.starts``.
 EXACT_FLOW_STARTS_FACTOR = 64
 EXACT_FLOW_WORK = 2**16
+#: Theorem 2 ("nothing else is stable") and Finding 1 ("a single stable point") also search from
+#: y ~ N(0, I), the composite experiments' starts, with budget.starts / EXPLORATION_DIVISOR starts:
+#: p_sigma(y | tau) puts almost no mass where a wrong denoiser can have extra attractors (at
+#: inconsistent states, or away from every state), so a search from it alone cannot see them.
+EXPLORATION_DIVISOR = 4
 
 
 def _shared(ctx: CheckContext, key: tuple, make: Callable[[], object]) -> object:
@@ -226,6 +237,24 @@ def found_fixed_points(ctx: CheckContext, examined: ExaminedHistory) -> FixedPoi
         analysis_denoiser(ctx), ctx.model, examined.history, ctx.sigma, policy=ctx.policy, start="posterior",
         n_starts=ctx.budget.starts, seed=ctx.seed, max_steps=ctx.budget.iterations,
         max_saddle_pairs=SADDLE_PAIRS))
+
+
+def explored_fixed_points(ctx: CheckContext, examined: ExaminedHistory) -> FixedPointSet:
+    """Fixed points of f(tau, .; sigma) found from starts y ~ N(0, I) (see EXPLORATION_DIVISOR), cached."""
+    return _shared(ctx, ("explored_fixed_points", examined.key), lambda: fixed_points(
+        analysis_denoiser(ctx), ctx.model, examined.history, ctx.sigma, policy=ctx.policy, start="standard",
+        n_starts=max(1, ctx.budget.starts // EXPLORATION_DIVISOR), seed=ctx.seed + 1,
+        max_steps=ctx.budget.iterations, max_saddle_pairs=0))
+
+
+def stable_points(ctx: CheckContext, examined: ExaminedHistory) -> np.ndarray:
+    """``[M, d]`` stable fixed points of both searches (p_sigma(y | tau) and N(0, I) starts), deduplicated."""
+    points = [p.point for p in found_fixed_points(ctx, examined).stable()]
+    points += [p.point for p in explored_fixed_points(ctx, examined).stable()]
+    if not points:
+        return np.zeros((0, ctx.model.state_dim))
+    representatives, _ = cluster(torch.from_numpy(np.array(points)))
+    return representatives.numpy()
 
 
 @dataclass(frozen=True, eq=False)

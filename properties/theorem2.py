@@ -1,8 +1,9 @@
 """Theorem 2 (state representation): the stable fixed points of f(tau, .) are the consistent states.
 
 For each examined agent history tau (fixed_point_sets), the fixed points of the denoiser
-under test are searched (fixed_points.py: starts from p_sigma(y | tau), Newton refinement,
-stability by spectral radius, Eq. 11) and matched to the consistent states S_G(tau)
+under test are searched (fixed_points.py: starts from p_sigma(y | tau), and fewer from N(0, I)
+that reach attractors where p_sigma has no mass; Newton refinement, stability by spectral
+radius, Eq. 11) and matched to the consistent states S_G(tau)
 (Definition 1) with the tolerance tol(tau, s) of fixed_point_sets: the certified radius for
 f*, plus the deviation tolerance for any other denoiser. The conclusion F_phi(tau) = S_G(tau)
 (PAPER.md §2) holds when every consistent state has exactly one stable fixed point within
@@ -26,11 +27,14 @@ import numpy as np
 from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
 from decdiff.properties.fixed_point_sets import (
+    EXPLORATION_DIVISOR,
     ExaminedHistory,
     certified_everywhere,
     examined_histories,
+    explored_fixed_points,
     found_fixed_points,
     history_description,
+    stable_points,
     tolerance_record,
 )
 from decdiff.registry import register_check
@@ -57,13 +61,15 @@ def representation_error(states: np.ndarray, examined: ExaminedHistory, points: 
 
 
 def describe_points(ctx: CheckContext, examined: ExaminedHistory, found) -> list[dict]:
-    """Each fixed point found: where, nearest consistent state, distance, tolerance, stability, basin mass."""
+    """Each fixed point found: where, nearest consistent state, distance, tolerance, stability, basin mass
+    (under the search's start distribution, named in ``starts``)."""
     states = np.ascontiguousarray(ctx.model.states, dtype=np.float64)
     points = np.array([p.point for p in found.points]).reshape(len(found.points), -1)
     nearest, distance, ratio = examined.match(states, points)
     return [{"point": p.point.tolist(), "stable": p.stable, "spectral_radius": p.spectral_radius,
              "nearest_state": ctx.model.state_names[examined.consistent[k]], "distance": float(d),
-             "within_tolerance": bool(r <= 1.0), "basin_mass": p.basin_mass, "basin_ci": list(p.basin_ci)}
+             "within_tolerance": bool(r <= 1.0), "starts": found.start, "basin_mass": p.basin_mass,
+             "basin_ci": list(p.basin_ci)}
             for p, k, d, r in zip(found.points, nearest, distance, ratio)]
 
 
@@ -73,14 +79,15 @@ def attractors_are_states(ctx: CheckContext) -> list[CheckResult]:
     examined = examined_histories(ctx)
     states = np.ascontiguousarray(ctx.model.states, dtype=np.float64)
     found = [found_fixed_points(ctx, e) for e in examined]
-    stable = [np.array([p.point for p in f.stable()]).reshape(-1, states.shape[1]) for f in found]
+    stable = [stable_points(ctx, e) for e in examined]
     errors = np.array([representation_error(states, e, pts) for e, pts in zip(examined, stable)])
     worst = int(np.argmax(errors))
     observed = float(errors[worst])
     counterexample = None
     if observed > 1.0:
         counterexample = {**history_description(ctx, examined[worst]), "representation_error": observed,
-                          "fixed_points": describe_points(ctx, examined[worst], found[worst])}
+                          "fixed_points": describe_points(ctx, examined[worst], found[worst])
+                          + describe_points(ctx, examined[worst], explored_fixed_points(ctx, examined[worst]))}
     unstable_mass = sum(p.basin_mass for f in found for p in f.unstable())
     result = CheckResult.make(
         id=ID, claim="Theorem 2", subject=ctx.subject(),
@@ -92,6 +99,9 @@ def attractors_are_states(ctx: CheckContext) -> list[CheckResult]:
                                 "consistent states, in units of each state's tolerance (> 1: a state missing, "
                                 "an extra stable point, or two points at one state)",
                  "histories": len(examined), "starts_per_history": ctx.budget.starts,
+                 "exploration_starts_per_history": max(1, ctx.budget.starts // EXPLORATION_DIVISOR),
+                 "stable_points_only_from_exploration": int(sum(len(s) for s in stable)
+                                                            - sum(len(f.stable()) for f in found)),
                  "histories_failing": int((errors > 1.0).sum()),
                  "stable_fixed_points": sum(len(s) for s in stable),
                  "consistent_states": sum(len(e.consistent) for e in examined),

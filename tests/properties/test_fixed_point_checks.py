@@ -135,10 +135,29 @@ def test_theorem2_spurious_attractor_at_the_centroid_below_sigma_c():
     assert result.assumptions == {"sigma_below_sigma_c": True}
     assert result.verdict == "violated"
     extra = [p for p in result.counterexample["fixed_points"] if p["stable"] and not p["within_tolerance"]]
-    (centroid,) = extra
-    assert np.allclose(centroid["point"], 1.0 / k, atol=1e-9)
-    assert centroid["spectral_radius"] == pytest.approx(1.0 / (k * sigma**2), rel=1e-9)
-    assert result.details["stable_fixed_points"] == k + 1
+    assert {p["starts"] for p in extra} <= {"posterior", "standard"} and extra
+    for centroid in extra:                                    # the same point, from either search
+        assert np.allclose(centroid["point"], 1.0 / k, atol=1e-9)
+        assert centroid["spectral_radius"] == pytest.approx(1.0 / (k * sigma**2), rel=1e-9)
+    assert result.details["stable_fixed_points"] == k + 1     # both searches' points, deduplicated
+
+
+def test_theorem2_sees_attractors_where_the_posterior_has_no_mass():
+    """A history-blind denoiser (the prior's f) attracts to inconsistent states too; starts from
+    p_sigma(y | tau) alone never reach them, the N(0, I) exploration does."""
+    from decdiff.mutation import BASES, MUTANTS
+
+    model = load_model("sensor-ring")
+    (mutant,) = [m for m in MUTANTS if m.name == "ignores-history"]
+    _, broken = mutant.make(model, BASES["smooth-exact"](model, 0.2, 0), 0)
+    (result,) = check_denoiser(broken, model, sigma=0.2, history_length=1,
+                               checks=["theorem2.attractors_are_states"], label="ignores-history")
+    assert result.conclusion_holds is False
+    # at sigma = 0.2 p_sigma's tails reach few inconsistent states: most extra attractors come from N(0, I)
+    only_explored = result.details["stable_points_only_from_exploration"]
+    assert only_explored > result.details["stable_fixed_points"] / 2
+    extra = [p for p in result.counterexample["fixed_points"] if p["stable"] and not p["within_tolerance"]]
+    assert any(p["starts"] == "standard" for p in extra)
 
 
 def test_finding1_needs_sigma_below_sigma_c():
