@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 from decdiff.errors import InputError
 from decdiff.cli_bench import add_bench_parser
@@ -95,13 +95,15 @@ def print_verdict_table(results: list, out=sys.stdout) -> None:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from decdiff.implementations.denoisers.loading import load_denoiser
     from decdiff.implementations.models.registry import load_model
+    from decdiff.properties.context import Budget
     from decdiff.registry import check_denoiser, summarise
 
     model = load_model(args.model)
     history_length = args.history_length
     denoiser = load_denoiser(args.denoiser, model, args.sigma)
+    budget = Budget(**{f.name: getattr(args, f.name) for f in fields(Budget)})
     results = check_denoiser(denoiser, model, sigma=args.sigma, history_length=history_length, seed=args.seed,
-                             label=args.denoiser, checks=args.check or None)
+                             label=args.denoiser, checks=args.check or None, budget=budget)
     summary = summarise(results)
     record = {"decdiff_version": __import__("decdiff").__version__, "model": model.name,
               "denoiser": args.denoiser, "sigma": args.sigma, "history_length": history_length, "seed": args.seed,
@@ -142,6 +144,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_VIOLATED if violated or missing else EXIT_OK
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
+    """--histories, --starts, ... : the checks' `Budget` (defaults as in `Budget`)."""
+    from decdiff.properties.context import Budget
+
+    for f in fields(Budget):
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=_positive_int, default=f.default,
+                            help=f"{f.metadata['help']} (default {f.default})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="decdiff", description="Verification harness for diffusion denoisers on Dec-POMDPs.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -168,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", metavar="OUT", help="write the results as JSON to OUT ('-': stdout only)")
     verify.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     verify.add_argument("--check", action="append", metavar="ID", help="run only this check (repeatable)")
+    add_budget_arguments(verify)
     verify.set_defaults(run=_cmd_verify)
     report = sub.add_parser("report", help="the theorem-validation report (JSON, Markdown, HTML, figures)")
     report.add_argument("--suite", choices=("quick", "paper"), default="quick", help="quick (default) or paper")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 
 import numpy as np
@@ -24,23 +24,22 @@ from decdiff.implementations.sampling import sample_trajectories
 
 @dataclass(frozen=True)
 class Budget:
-    """How much work a check may do.
+    """How much work a check may do (each field's ``metadata["help"]`` says what it bounds)."""
 
-    Attributes:
-        histories: joint histories examined (all reachable ones when there are at most this many).
-        starts: starting points per flow or fixed-point search.
-        iterations: maximum iterations of a flow.
-        fixed_point_histories: distinct agent histories whose fixed points are searched in full
-            (and joint histories whose fixed-point sets are intersected).
-        fixed_point_work: cap on the searched work, the sum over those histories of
-            (consistent states x starts); at least one history is always searched.
-    """
+    histories: int = field(default=64, metadata={
+        "help": "joint histories examined (all reachable ones when there are at most this many)"})
+    starts: int = field(default=256, metadata={"help": "starting points per flow or fixed-point search"})
+    iterations: int = field(default=500, metadata={"help": "maximum iterations of a flow"})
+    fixed_point_histories: int = field(default=16, metadata={
+        "help": "distinct agent histories whose fixed points are searched in full (and joint histories whose "
+                "fixed-point sets are intersected)"})
+    fixed_point_work: int = field(default=2**18, metadata={
+        "help": "cap on the searched work, the sum over those histories of consistent states x starts (at least "
+                "one history is always searched)"})
 
-    histories: int = 64
-    starts: int = 256
-    iterations: int = 500
-    fixed_point_histories: int = 16
-    fixed_point_work: int = 2**18
+    def non_default(self) -> dict[str, int]:
+        """The fields that differ from the defaults (what a reproduce line must pass to `decdiff verify`)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,8 +115,10 @@ class CheckContext:
                 "history_length": self.history_length, **extra}
 
     def reproduce(self, check_id: str) -> str:
+        """The `decdiff verify` command that re-runs `check_id` on this subject with this budget."""
+        budget = "".join(f" --{name.replace('_', '-')} {value}" for name, value in self.budget.non_default().items())
         return (f"decdiff verify {self.model.name} --history-length {self.history_length} --sigma {self.sigma:g} "
-                f"--denoiser {self.denoiser_label} --seed {self.seed} --check {check_id}")
+                f"--denoiser {self.denoiser_label} --seed {self.seed}{budget} --check {check_id}")
 
 
 def _single_observation_without_hidden_dynamics(model: DecPOMDP, history_length: int) -> bool:

@@ -43,6 +43,7 @@ def test_models_lists_families(capsys):
     (["inspect", "sensor-ring", "--history-length", "0"], "history length"),
     (["inspect", "/nonexistent/file.dpomdp"], "file.dpomdp"),
     (["frobnicate"], "invalid choice"),
+    (["verify", "sensor-ring", "--starts", "0"], "--starts"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle):
     result = _run(*args)
@@ -51,3 +52,20 @@ def test_bad_input_exits_2_with_one_line(args, needle):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("decdiff: error:") and needle in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_reproduce_line_carries_a_non_default_budget(capsys):
+    """A check run with a smaller budget (as in reports) is re-run exactly by its reproduce line."""
+    from decdiff.implementations.denoisers.exact import ExactDenoiser
+    from decdiff.implementations.models.registry import load_model
+    from decdiff.properties.context import Budget
+    from decdiff.registry import check_denoiser
+
+    model = load_model("sensor-ring-noisy")
+    (result,) = check_denoiser(ExactDenoiser(model), model, sigma=0.3, history_length=2, label="exact",
+                               checks=["theorem1.converged_diffusion"], budget=Budget(histories=8, starts=32))
+    assert "--histories 8 --starts 32 --check" in result.reproduce and "--iterations" not in result.reproduce
+    assert main(result.reproduce.split()[1:] + ["--json", "-"]) in (0, 1)
+    (again,) = json.loads(capsys.readouterr().out)["checks"]
+    assert again["observed"] == result.observed and again["n_cases"] == result.n_cases
+    assert again["reproduce"] == result.reproduce
