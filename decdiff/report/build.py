@@ -117,20 +117,18 @@ def _derivation(derivation) -> dict[str, Any]:
 
 
 def _counterexample(scenario, out_dir: Path, seed: int) -> dict[str, Any]:
+    """A search's JSON (the shrunk counterexample and the worst margin seen) and the check on the model it found."""
     from decdiff.properties.search import search
 
     result = search(scenario, seed=seed, out_dir=out_dir / "counterexamples")
-    entry = {"scenario": scenario.name, "claim": scenario.claim, "dropped_assumption": scenario.dropped,
-             "check": scenario.check_id, "found": result is not None}
-    if result is not None:
+    entry = result.to_json(root=out_dir)
+    if result.found:
         model = result.model
         (check,) = run_checks(CheckContext(model=model, denoiser=load_denoiser("exact", model, scenario.sigma),
                                            denoiser_label="exact", sigma=scenario.sigma,
                                            history_length=scenario.history_length, seed=seed),
                               [scenario.check_id])
-        relative = result.path.relative_to(out_dir).as_posix()
-        entry.update(model=model.name, agents=model.n_agents, states=model.n_states, file=relative,
-                     reproduce=result.reproduce.replace(str(result.path), relative), result=check.to_json())
+        entry.update(agents=model.n_agents, states=model.n_states, result=check.to_json())
     return entry
 
 

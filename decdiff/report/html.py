@@ -16,7 +16,14 @@ from markupsafe import Markup
 
 from decdiff.report.build import executed_checks
 from decdiff.report.figures import TABLE1_CLAIMS, Rendered, table1_rows
-from decdiff.report.markdown import READ_ME, mutation_caption, mutation_rows, table1_caption, trained_rows
+from decdiff.report.markdown import (
+    READ_ME,
+    mutation_caption,
+    mutation_rows,
+    search_sentence,
+    table1_caption,
+    trained_rows,
+)
 
 _TEMPLATE = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -85,9 +92,8 @@ Python {{ r.environment.python }}.</p>
 <td>{{ failing(c) }}</td><td><code>{{ c.reproduce }}</code></td></tr>
 {% endfor %}</table>
 {% endif %}
-{% for cx in r.counterexamples if cx.claim == claim.name and cx.found %}
-<p>Counterexample without <i>{{ cx.dropped_assumption }}</i>: {{ cx.agents }} agents, {{ cx.states }} states
-(<code>{{ cx.file }}</code>); reproduce with <code>{{ cx.reproduce }}</code>.</p>
+{% for cx in r.counterexamples if cx.claim == claim.name %}
+<p>{{ search_sentence(cx) }}</p>
 {% endfor %}
 {% endfor %}
 </body></html>
@@ -133,5 +139,6 @@ def render_html(report: dict[str, Any], figures: list[Rendered]) -> str:
         mathml=mathml,
         checks_of=lambda name: [c for c in checks if c["claim"] == name],
         num=_number,
+        search_sentence=search_sentence,
         failing=lambda c: ", ".join(k for k, v in c["assumptions"].items() if not v) or (c.get("skipped_reason") or ""),
     )

@@ -67,6 +67,25 @@ def mutation_caption(mutation: dict[str, Any]) -> str:
             f"{mutation['kill_rate']:.0%}. Mutants: {defects}.")
 
 
+def _margin(value: float | None) -> str:
+    return "none in scope" if value is None else f"{value:.4g}"
+
+
+def search_sentence(cx: dict[str, Any], code: str = "") -> str:
+    """One counterexample search: what it found (or not) and the worst margin it saw; `code` quotes commands."""
+    searched = (f"Search without {cx['dropped_assumption']} (check {code}{cx['check']}{code}, seed {cx['seed']}): "
+                f"{cx['examples']} models tried, {cx['in_scope']} with exactly that assumption false")
+    if cx["found"]:
+        found = (f"counterexample with {cx['agents']} agents and {cx['states']} states, margin "
+                 f"{_margin(cx['margin'])} ({code}{cx['file']}{code}; reproduce with {code}{cx['reproduce']}{code})")
+    else:
+        found = f"no counterexample within {cx['max_examples']} examples"
+    worst = f"worst margin seen {_margin(cx['worst_margin'])}"
+    if cx["worst_file"] is not None and cx["worst_file"] != cx["file"]:
+        worst += f" ({code}{cx['worst_file']}{code}; reproduce with {code}{cx['worst_reproduce']}{code})"
+    return f"{searched}; {found}; {worst}."
+
+
 def table1_caption(data: dict[str, Any]) -> str:
     return (f"PSNR in dB (MAX = {data['data_range']:g}) of individual and composite diffusion on {data['model']} "
             f"at sigma = {data['sigma']:g} with the same number of denoising steps ({data['steps_per_agent_count']} per agent), "
@@ -120,7 +139,6 @@ def render_markdown(report: dict[str, Any], figures: list[Rendered]) -> str:
         if checks:
             lines += [""] + _check_rows(checks)
         for cx in report["counterexamples"]:
-            if cx["claim"] == claim["name"] and cx["found"]:
-                lines += ["", f"- Counterexample without *{cx['dropped_assumption']}*: a model with {cx['agents']} "
-                          f"agents and {cx['states']} states (`{cx['file']}`); reproduce with `{cx['reproduce']}`."]
+            if cx["claim"] == claim["name"]:
+                lines += ["", "- " + search_sentence(cx, code="`")]
     return "\n".join(lines) + "\n"

@@ -74,7 +74,9 @@ REPORT = {
                                                                           "denoiser", "training", "checks"],
                                             "properties": {"training": {"anyOf": [{"type": "null"}, TRAINING]},
                                                            "checks": {"type": "array", "items": CHECK_RESULT}}}},
-        "counterexamples": {"type": "array", "items": {"type": "object", "required": ["scenario", "claim", "found"]}},
+        "counterexamples": {"type": "array", "items": {"type": "object", "required": [
+            "scenario", "claim", "dropped_assumption", "check", "seed", "max_examples", "examples", "in_scope", "found",
+            "model", "margin", "file", "reproduce", "worst_margin", "worst_model", "worst_file", "worst_reproduce"]}},
         "figures": FIGURES,
     },
 }
