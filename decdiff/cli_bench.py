@@ -1,27 +1,36 @@
-"""``decdiff bench [--only NAME ...] [--scaling] [--json OUT]``: hot paths against the plain methods.
+"""``decdiff bench [--only [NAME ...]] [--end-to-end] [--scaling [quick|paper]] [--cache DIR] [--json OUT]``.
 
 Every line is a figure, the plain method's figure measured in the same run, their ratio
-and the goal; ``--scaling`` adds the cost of posteriors, fixed points and checks against
-states, agents and history length with fitted exponents. Exit status 0 whatever the
-figures (they are measurements, not checks).
+and the goal; ``--end-to-end`` times the quick report (cold cache) and the default test run
+in subprocesses against their goals; ``--scaling`` adds the cost of posteriors, fixed points
+and checks against states, agents and history length with fitted exponents. The load
+average is printed with the figures (the machine may be shared). Exit status 0 whatever
+the figures (they are measurements, not checks).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 
 def add_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``bench`` to the ``decdiff`` subcommands."""
-    from decdiff.bench import BENCHMARKS
+    from decdiff.bench import BENCHMARKS, SCALING_PLANS
 
     bench = subparsers.add_parser("bench", help="time the hot paths against the plain methods they replace")
-    bench.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), metavar="NAME",
-                       help=f"run only these ({', '.join(BENCHMARKS)})")
-    bench.add_argument("--scaling", action="store_true", help="also measure how costs grow (a few minutes)")
+    bench.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), metavar="NAME",
+                       help=f"run only these ({', '.join(BENCHMARKS)}); no NAME: none of them (with "
+                            "--end-to-end or --scaling)")
+    bench.add_argument("--end-to-end", action="store_true",
+                       help="also time the quick report from a cold cache and the default test run (minutes)")
+    bench.add_argument("--scaling", nargs="?", const="paper", choices=sorted(SCALING_PLANS), metavar="SIZE",
+                       help="also measure how costs grow: quick (< 30 s) or paper (default; minutes)")
+    bench.add_argument("--cache", metavar="DIR", help="where the trained network of fixed-points-trained is kept "
+                                                      "(default $XDG_CACHE_HOME/decdiff/bench)")
     bench.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2, the CI machine's)")
     bench.add_argument("--json", metavar="OUT", help="also write every figure as JSON")
     bench.set_defaults(run=run_bench)
@@ -32,22 +41,32 @@ def run_bench(args: argparse.Namespace) -> int:
     """Run, print one line per figure, optionally write JSON; 0."""
     import torch
 
-    from decdiff.bench import bench_scaling, run_benchmarks
+    from decdiff.bench import BENCHMARKS, bench_end_to_end, bench_scaling, end_to_end_commands, run_benchmarks
 
     torch.set_num_threads(args.threads)
 
     def progress(name: str) -> None:
         print(f"  ... {name}", file=sys.stderr, flush=True)
 
-    figures = run_benchmarks(args.only, progress)
+    load = os.getloadavg()[0]
+    print(f"load average {load:.2f} on {os.cpu_count()} cores, torch threads {args.threads}")
+    names = list(BENCHMARKS) if args.only is None else args.only
+    figures = run_benchmarks(names, progress, None if args.cache is None else Path(args.cache))
     for figure in figures:
         print(figure.line())
-    series = bench_scaling(progress=progress) if args.scaling else []
+    if args.end_to_end:
+        for command in end_to_end_commands():
+            progress(command.name)
+            figures.append(bench_end_to_end(command))
+            print(figures[-1].line())
+    series = bench_scaling(args.scaling, progress=progress) if args.scaling else []
     for s in series:
         cells = ", ".join(f"{n}: {t:.3g} s" for n, t in zip(s.sizes, s.seconds))
         print(f"scaling {s.stage} against {s.axis}: {cells}; fitted exponent {s.exponent:.2f}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"threads": args.threads,
+        Path(args.json).write_text(json.dumps({"threads": args.threads, "load_average": load,
+                                               "load_average_after": os.getloadavg()[0],
                                                "figures": [f.to_json() for f in figures],
+                                               "scaling_size": args.scaling,
                                                "scaling": [s.to_json() for s in series]}, indent=1) + "\n")
     return 0

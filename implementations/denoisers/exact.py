@@ -37,6 +37,10 @@ from decdiff.implementations.policies import Policy
 #: 128..4096 for K = 300, d = 25).
 CHUNK_ROWS = 1024
 
+#: Entries of the ``[rows, K, d]`` centred states of one chunk of `mixture_jacobian` (2^23 float64
+#: = 64 MiB).
+JACOBIAN_CHUNK_ENTRIES = 2**23
+
 
 def mixture_logits(log_weights: torch.Tensor, states: torch.Tensor, y: torch.Tensor,
                    sigma: torch.Tensor) -> torch.Tensor:
@@ -85,11 +89,21 @@ def mixture_jacobian(log_weights: torch.Tensor, states: torch.Tensor, y: torch.T
                      sigma: torch.Tensor) -> torch.Tensor:
     """``[B, d, d]``: Cov_w[s] / sigma^2 (Eq. 9 for f*), symmetric positive semidefinite.
 
-    Computed as ``sum_k w_k (s_k - f*)(s_k - f*)^T`` (centred, so no cancellation).
+    Computed as ``sum_k w_k (s_k - f*)(s_k - f*)^T`` (centred, so no cancellation), for a
+    chunk of rows at a time whose ``[rows, K, d]`` centred states hold at most
+    JACOBIAN_CHUNK_ENTRIES entries: all 1,800 rows of an 8x8-grid agent (K = 1770, d = 64)
+    at once took 1.6 GB and 3-7x the time (decdiff bench --scaling). A batch that fits one
+    chunk gives the same bits as before; split into chunks, entries move by at most a few
+    ulps (the products see other batch sizes).
     """
     w = mixture_weights(log_weights, states, y, sigma)
-    centred = states[None, :, :] - (w @ states)[:, None, :]            # [B, K, d]
-    cov = torch.einsum("bk,bkd,bke->bde", w, centred, centred)
+    rows = max(1, JACOBIAN_CHUNK_ENTRIES // max(1, states.shape[0] * states.shape[1]))
+    covs = []
+    for a in range(0, max(w.shape[0], 1), rows):
+        chunk = w[a:a + rows]
+        centred = states[None, :, :] - (chunk @ states)[:, None, :]            # [rows, K, d]
+        covs.append(torch.einsum("bk,bkd,bke->bde", chunk, centred, centred))
+    cov = covs[0] if len(covs) == 1 else torch.cat(covs)
     return cov / (sigma * sigma)[:, None, None]
 
 

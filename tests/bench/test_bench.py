@@ -42,7 +42,8 @@ def test_the_plain_baseline_computes_the_same_denoiser():
 def test_bench_command_prints_and_writes_each_figure_with_its_ratio(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", "--only", "posteriors", "--json", str(out)]) == 0
-    printed = capsys.readouterr().out
+    load, printed = capsys.readouterr().out.split("\n", 1)
+    assert load.startswith("load average ") and load.endswith("torch threads 2")
     assert printed.startswith("posteriors: ") and "ratio" in printed and "goal >= 50x" in printed
     (figure,) = json.loads(out.read_text())["figures"]
     assert math.isclose(figure["ratio"], figure["baseline_value"] / figure["value"], rel_tol=1e-12)
