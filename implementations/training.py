@@ -18,6 +18,12 @@ is validated at `sigma`.
 Adam with cosine learning-rate decay, early stopping on validation MSE (the best weights
 are kept), seeded (torch.manual_seed and numpy), a tqdm progress bar (disabled when
 stderr is not a terminal or when ``CI`` is set), on the GPU when one is available.
+
+Layers: `fit_denoiser` is the optimisation loop on feature/state tensors; `train_on_features`
+builds the network, draws the fixed validation noise and runs the loop for any (features,
+state) pairs, with an optional reference MSE on the validation set (the Bayes MSE here;
+None where no exact denoiser exists, as for the SMACv2-like data of `decdiff.smax`);
+`train_denoiser` samples the pairs of a tabular model and passes the exact denoiser's MSE.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -35,6 +43,7 @@ from tqdm import tqdm
 from decdiff.errors import InputError
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.denoisers.mlp import MLPDenoiser, make_denoiser
+from decdiff.implementations.dynamics.threads import intra_op_threads
 from decdiff.implementations.histories import HistoryBatch, HistoryEncoding, agent_histories
 from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.policies import Policy
@@ -108,7 +117,8 @@ class TrainingRecord:
         train_mse: per-epoch mean training MSE (Eq. 1, fresh noise).
         val_mse: per-epoch validation MSE (fixed noise).
         best_val_mse: the kept weights' validation MSE.
-        bayes_mse: MSE of the exact denoiser f* on the same validation (tau, s, y).
+        bayes_mse: MSE of the exact denoiser f* on the same validation (tau, s, y); None when
+            there is no exact denoiser (the Bayes MSE is unknown).
         train_pairs, val_pairs: numbers of (history, state) pairs.
         seconds: wall-clock time of the run.
         device: where it ran.
@@ -119,7 +129,7 @@ class TrainingRecord:
     train_mse: list[float]
     val_mse: list[float]
     best_val_mse: float
-    bayes_mse: float
+    bayes_mse: float | None
     train_pairs: int
     val_pairs: int
     seconds: float
@@ -127,9 +137,9 @@ class TrainingRecord:
     config: dict = field(default_factory=dict)
 
     @property
-    def mse_ratio(self) -> float:
-        """best validation MSE / Bayes MSE (1 is the optimum)."""
-        return self.best_val_mse / self.bayes_mse
+    def mse_ratio(self) -> float | None:
+        """best validation MSE / Bayes MSE (1 is the optimum); None when the Bayes MSE is unknown."""
+        return None if self.bayes_mse is None else self.best_val_mse / self.bayes_mse
 
     def to_json(self) -> dict:
         return {**asdict(self), "mse_ratio": self.mse_ratio}
@@ -189,41 +199,93 @@ def train_denoiser(model: DecPOMDP, config: TrainingConfig, *, policy: Policy | 
                    progress: bool | None = None) -> tuple[MLPDenoiser, TrainingRecord]:
     """Train an `MLPDenoiser` on `model` (module docstring); returns it (on the CPU) and its record."""
     config.validate()
-    threads = torch.get_num_threads()
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
-    try:
-        return _train(model, config, policy, progress)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _train(model: DecPOMDP, config: TrainingConfig, policy: Policy | None,
-           progress: bool | None) -> tuple[MLPDenoiser, TrainingRecord]:
     model.history_shape(config.history_length)
     started = time.perf_counter()
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed)
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    encoding = HistoryEncoding.for_model(model, config.history_length)
-    denoiser = make_denoiser(encoding, model.state_dim, sigma=config.sigma,
-                             initial_observation=model.has_initial_observation, width=config.width,
-                             depth=config.depth, activation=config.activation,
-                             noise_conditional=config.noise_conditional, dtype=config.dtype).to(device)
-    dtype = denoiser.dtype
     data = sample_pairs(model, config.history_length, config.samples, seed=config.seed, policy=policy)
     train, val = split_pairs(data, model.n_agents, config.validation_fraction, config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
+    exact = ExactDenoiser(model, policy)
 
-    # validation: fixed noise, and the Bayes MSE of f* on exactly these (tau, s, y)
-    val_sigma = torch.full((len(val),), config.sigma, dtype=torch.float64)
-    val_y = val.states + config.sigma * torch.randn(val.states.shape, generator=generator, dtype=torch.float64)
-    bayes_mse = float(eq1_mse(ExactDenoiser(model, policy)(val.histories, val_y, val_sigma), val.states))
-    val_x = (val.histories.features.to(device, dtype), val_y.to(device, dtype), val_sigma.to(device, dtype))
-    val_s = val.states.to(device, dtype)
+    def bayes_mse(val_y: torch.Tensor, val_sigma: torch.Tensor) -> float:
+        """The exact denoiser f*'s MSE on exactly these validation (tau, s, y)."""
+        return float(eq1_mse(exact(val.histories, val_y, val_sigma), val.states))
 
-    train_x = train.histories.features.to(device, dtype)
-    train_s = train.states.to(device, dtype)
+    return train_on_features(HistoryEncoding.for_model(model, config.history_length), config,
+                             train=(train.histories.features, train.states), val=(val.histories.features, val.states),
+                             initial_observation=model.has_initial_observation, reference=bayes_mse,
+                             progress=progress, started=started)
+
+
+def validation_noise(states: torch.Tensor, sigma: float,
+                     generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fixed validation inputs ``(y = s + sigma z [N, d], sigma [N])``, float64, drawn once from `generator`."""
+    val_sigma = torch.full((states.shape[0],), sigma, dtype=torch.float64)
+    val_y = states + sigma * torch.randn(states.shape, generator=generator, dtype=torch.float64)
+    return val_y, val_sigma
+
+
+def train_on_features(encoding: HistoryEncoding, config: TrainingConfig, *,
+                      train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor],
+                      initial_observation: bool,
+                      reference: Callable[[torch.Tensor, torch.Tensor], float] | None = None,
+                      progress: bool | None = None, started: float | None = None) -> tuple[MLPDenoiser, TrainingRecord]:
+    """Train an `MLPDenoiser` on (features ``[N, |tau|]``, states ``[N, |s|]``) pairs, split into train and val.
+
+    Seeds torch and numpy with ``config.seed``, builds the network for `encoding` (whose
+    ``dim`` is the feature width), draws the fixed validation noise (`validation_noise`) and
+    runs `fit_denoiser`. ``reference(val_y, val_sigma)`` gives the record's ``bayes_mse``
+    (None without it). ``config.samples`` and ``config.history_length`` are not used here:
+    the caller made the pairs.
+    """
+    config.validate()
+    started = time.perf_counter() if started is None else started
+    with intra_op_threads(config.threads) if config.threads is not None else nullcontext():
+        torch.manual_seed(config.seed)
+        np.random.seed(config.seed)
+        device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        denoiser = make_denoiser(encoding, train[1].shape[1], sigma=config.sigma,
+                                 initial_observation=initial_observation, width=config.width, depth=config.depth,
+                                 activation=config.activation, noise_conditional=config.noise_conditional,
+                                 dtype=config.dtype).to(device)
+        generator = torch.Generator().manual_seed(config.seed)
+        val_y, val_sigma = validation_noise(val[1], config.sigma, generator)
+        reference_mse = None if reference is None else reference(val_y, val_sigma)
+        fit = fit_denoiser(denoiser, train, (val[0], val_y, val_sigma, val[1]), config, generator,
+                           reference_mse=reference_mse, progress=progress)
+    denoiser = denoiser.to("cpu").eval()
+    record = TrainingRecord(epochs=len(fit.val_mse), best_epoch=fit.best_epoch, train_mse=fit.train_mse,
+                            val_mse=fit.val_mse, best_val_mse=fit.best_val_mse, bayes_mse=reference_mse,
+                            train_pairs=int(train[1].shape[0]), val_pairs=int(val[1].shape[0]),
+                            seconds=time.perf_counter() - started, device=str(device), config=asdict(config))
+    return denoiser, record
+
+
+@dataclass
+class Fit:
+    """What `fit_denoiser` did: per-epoch training and validation MSEs and the kept (best) epoch."""
+
+    train_mse: list[float]
+    val_mse: list[float]
+    best_val_mse: float
+    best_epoch: int
+
+
+def fit_denoiser(denoiser: MLPDenoiser, train: tuple[torch.Tensor, torch.Tensor],
+                 val: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], config: TrainingConfig,
+                 generator: torch.Generator, *, reference_mse: float | None = None,
+                 progress: bool | None = None) -> Fit:
+    """The optimisation loop of Eq. (1): Adam, cosine decay over ``config.epochs``, early stopping.
+
+    ``train = (features [N, |tau|], states [N, |s|])``; ``val = (features, y, sigma, states)``
+    with fixed noise. Each epoch draws its batch order, noise and (noise-conditional) sigmas
+    from `generator` (`_epoch`); the weights with the smallest validation MSE are loaded back
+    into `denoiser` (on its device) at the end. ``reference_mse`` is only shown in the
+    progress bar.
+    """
+    device, dtype = denoiser.device, denoiser.dtype
+    val_x = (val[0].to(device, dtype), val[1].to(device, dtype), val[2].to(device, dtype))
+    val_s = val[3].to(device, dtype)
+    train_x = train[0].to(device, dtype)
+    train_s = train[1].to(device, dtype)
     optimizer = torch.optim.Adam(denoiser.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     train_curve, val_curve = [], []
@@ -239,16 +301,12 @@ def _train(model: DecPOMDP, config: TrainingConfig, policy: Policy | None,
         if val_mse < best:
             best, best_epoch = val_mse, epoch + 1
             best_state = {k: v.detach().clone() for k, v in denoiser.state_dict().items()}
-        bar.set_postfix(val=f"{val_mse:.4g}", bayes=f"{bayes_mse:.4g}")
+        bar.set_postfix(val=f"{val_mse:.4g}", **({} if reference_mse is None else {"bayes": f"{reference_mse:.4g}"}))
         if epoch + 1 - best_epoch >= config.patience:
             break
     bar.close()
     denoiser.load_state_dict(best_state)
-    denoiser = denoiser.to("cpu").eval()
-    record = TrainingRecord(epochs=len(val_curve), best_epoch=best_epoch, train_mse=train_curve, val_mse=val_curve,
-                            best_val_mse=best, bayes_mse=bayes_mse, train_pairs=len(train), val_pairs=len(val),
-                            seconds=time.perf_counter() - started, device=str(device), config=asdict(config))
-    return denoiser, record
+    return Fit(train_curve, val_curve, best, best_epoch)
 
 
 def _epoch(denoiser: MLPDenoiser, optimizer: torch.optim.Optimizer, features: torch.Tensor, states: torch.Tensor,
