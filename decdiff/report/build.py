@@ -192,11 +192,16 @@ def _figures(suite: Suite, seed: int, out_dir: Path, records: dict[str, dict], s
             figures["fig4"] = composite.fig4_data(grid, *load(grid.composite_spec()), seed)
         with steps.step("Table 1: individual against composite PSNR"):
             figures["table1"] = composite.table1_data(grid, load, records, seed)
+    if suite.smax is not None:
+        from decdiff.report.smax import SMAX_CONFIGS, smax_section_data
+
+        with steps.step("SMACv2-like (JaxMARL SMAX): MAPPO, data, denoisers, Table 1, Fig. 2(g.2)"):
+            figures["smax"] = smax_section_data(SMAX_CONFIGS[suite.smax], seed, out_dir / "smax", progress=steps.note)
     return figures
 
 
 def _step_count(suite: Suite, n_derivations: int, n_scenarios: int) -> int:
-    figures = (1 if suite.fields else 0) + (4 if suite.grid else 0)
+    figures = (1 if suite.fields else 0) + (4 if suite.grid else 0) + (1 if suite.smax else 0)
     return (len(suite.train_specs()) + len(suite.runs) + (n_derivations if suite.derivations else 0)
             + (n_scenarios if suite.counterexamples else 0) + figures + (1 if suite.mutation else 0))
 
@@ -207,6 +212,10 @@ def build_report(suite: Suite, *, seed: int, out_dir: Path,
     from decdiff.properties.search import SCENARIOS
     from decdiff.theory.registry import all_derivations
 
+    if suite.smax is not None:                   # fail before hours of work, not after
+        from decdiff.smax import require_smax
+
+        require_smax()
     derivations = all_derivations()
     steps = Steps(_step_count(suite, len(derivations), len(SCENARIOS)), progress)
     with deterministic_torch(seed):

@@ -265,5 +265,10 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], list[Rendered]]] = {
 
 
 def render_figures(figures: dict[str, Any]) -> list[Rendered]:
-    """Every figure present in the report's ``figures`` data, in order."""
-    return [r for name, render in RENDERERS.items() if name in figures for r in render(figures[name])]
+    """Every figure present in the report's ``figures`` data, in order (the SMACv2-like section's last)."""
+    rendered = [r for name, render in RENDERERS.items() if name in figures for r in render(figures[name])]
+    if "smax" in figures:
+        from decdiff.report.smax import smax_figures      # imports this module: not in RENDERERS
+
+        rendered += smax_figures(figures["smax"])
+    return rendered

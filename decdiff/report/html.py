@@ -21,6 +21,7 @@ from decdiff.report.markdown import (
     mutation_caption,
     mutation_rows,
     search_sentence,
+    smax_caption,
     table1_caption,
     trained_rows,
 )
@@ -67,6 +68,15 @@ Python {{ r.environment.python }}.</p>
 <h3 id="table1">Table 1 analogue: individual against composite diffusion (PSNR)</h3>
 <p>{{ table1_caption }}</p>
 {{ table(table1) }}
+{% endif %}
+{% if smax %}
+<h2 id="smax">{{ smax.label }}</h2>
+<p>{{ smax_caption|replace("**", "") }}</p>
+{{ table(smax_table) }}
+<p>The paper's own SMACv2 Table 1 (PSNR in dB; reference only, not comparable: other data, sizes and normalisation):</p>
+{{ table(smax_paper) }}
+<p>Differences from SMACv2:</p>
+<ul>{% for d in smax.differences_from_smacv2 %}<li>{{ d }}</li>{% endfor %}</ul>
 {% endif %}
 {% if r.mutation %}
 <h2 id="mutation">Can every check fail? (mutation table)</h2>
@@ -123,7 +133,14 @@ def render_html(report: dict[str, Any], figures: list[Rendered]) -> str:
     """The report as one HTML page with the rendered `figures` embedded."""
     checks = executed_checks(report)
     table1 = report["figures"].get("table1")
+    smax = report["figures"].get("smax")
+    if smax:
+        from decdiff.report.smax import paper_reference_rows
     return _TEMPLATE.render(
+        smax=smax,
+        smax_caption=smax_caption(smax) if smax else "",
+        smax_table=table1_rows(smax["table1"]) if smax else None,
+        smax_paper=paper_reference_rows() if smax else None,
         r=report,
         figures=figures,
         b64=lambda png: base64.b64encode(png).decode("ascii"),

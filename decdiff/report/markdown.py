@@ -97,6 +97,15 @@ def table1_caption(data: dict[str, Any]) -> str:
             f"(check `{data['checks'][0]['id']}`).")
 
 
+def smax_caption(data: dict[str, Any]) -> str:
+    table = data["table1"]
+    return (f"{data['description']} ({data['scenario']}; {data['config']} configuration, seed {data['seed']}). "
+            f"Individual against composite diffusion with the same number of denoising steps, PSNR in dB; the "
+            f"difference is the mean over seeds with its {table['confidence']:.0%} Student-t interval across seeds. "
+            f"Composite > individual in every column: **{table['every_column']}**. The figure shows Fig. 2(g.2), "
+            f"deviation against Jacobian rank with R-hat lines, on the zerg-like variant.")
+
+
 def render_markdown(report: dict[str, Any], figures: list[Rendered]) -> str:
     """The report as Markdown: summary table, figures, then one section per claim."""
     suite = report["suite"]
@@ -120,6 +129,14 @@ def render_markdown(report: dict[str, Any], figures: list[Rendered]) -> str:
     if table1:
         lines += ["", "### Table 1 analogue: individual against composite diffusion (PSNR)", "",
                   table1_caption(table1), ""] + _table(*table1_rows(table1))
+    smax = report["figures"].get("smax")
+    if smax:
+        from decdiff.report.smax import paper_reference_rows
+
+        lines += ["", f"## {smax['label']}", "", smax_caption(smax), ""] + _table(*table1_rows(smax["table1"]))
+        lines += ["", "The paper's own SMACv2 Table 1 (PSNR in dB; reference only, not comparable: other data, "
+                  "sizes and normalisation):", ""] + _table(*paper_reference_rows())
+        lines += ["", "Differences from SMACv2:", ""] + [f"- {d}" for d in smax["differences_from_smacv2"]]
     if report.get("mutation"):
         lines += ["", "## Can every check fail? (mutation table)", "", mutation_caption(report["mutation"]), ""] \
             + _table(*mutation_rows(report["mutation"]))

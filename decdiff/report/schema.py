@@ -41,6 +41,7 @@ _FIGURE_KEYS = {
     "fig3": ["sigma", "panels", "checks"],
     "fig4": ["model", "true_state", "dimensions", "panels"],
     "table1": ["model", "seeds", "data_range", "columns", "every_column", "checks"],
+    "smax": ["label", "config", "table1", "fig2_g2", "paper_table1", "differences_from_smacv2", "checks"],
 }
 FIGURES = {"type": "object", "additionalProperties": False,
            "properties": {name: {"type": "object", "required": keys,

@@ -123,7 +123,8 @@ class GridExperiments:
 
 @dataclass(frozen=True)
 class Suite:
-    """A report's contents; ``jobs`` worker processes train the denoisers."""
+    """A report's contents; ``jobs`` worker processes train the denoisers; ``smax`` names a configuration of
+    `decdiff.report.smax.SMAX_CONFIGS` for the SMACv2-like section (needs the ``decdiff[smax]`` extra)."""
 
     name: str
     description: str
@@ -134,6 +135,7 @@ class Suite:
     jobs: int = 2
     derivations: bool = True
     mutation: bool = False
+    smax: str | None = None
 
     def train_specs(self) -> list[TrainSpec]:
         """Every distinct trained denoiser the suite needs, in a fixed order."""
@@ -201,7 +203,7 @@ QUICK = Suite(
 PAPER = Suite(
     name="paper",
     description="the paper's sizes: the 5x5 sensor network with two targets (300 states, 25 agents) and "
-                "histories of length 5",
+                "histories of length 5, and the SMACv2-like section on JaxMARL's SMAX (needs decdiff[smax])",
     runs=(*QUICK.runs,
           VerifyRun("sensor-grid:5x5:targets=2", 5, 0.3, histories=32, starts=256),
           VerifyRun("sensor-grid:5x5:targets=2:miss=0.1", 5, 0.3, histories=32, starts=256)),
@@ -213,6 +215,7 @@ PAPER = Suite(
                          seeds=(0, 1, 2), analysis_trajectories=32, psnr_trajectories=128, subset_size=6,
                          subset_candidates=60),
     mutation=True,
+    smax="paper",
 )
 
 SUITES = {suite.name: suite for suite in (QUICK, PAPER)}

@@ -50,3 +50,27 @@ def test_missing_extra_gives_one_line_input_error(without_extra):
     message = without_extra["message"]
     assert message is not None and len(message.splitlines()) == 1
     assert "decdiff[smax]" in message and "jaxmarl" in message
+
+
+PAPER_REPORT = """
+import sys
+from importlib.abc import MetaPathFinder
+
+class Block(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "jaxmarl":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Block())
+from decdiff.cli import main
+sys.exit(main(["report", "--suite", "paper", "--out", sys.argv[1]]))
+"""
+
+
+def test_paper_report_without_the_extra_stops_at_once_with_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-c", PAPER_REPORT, str(tmp_path / "out")], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("decdiff: error:") and "decdiff[smax]" in line
+    assert not (tmp_path / "out" / "checkpoints").exists()          # nothing trained before the refusal
