@@ -42,14 +42,7 @@ def rank_deviation(ctx: CheckContext) -> list[CheckResult]:
     ranks = numerical_rank(points.j_plus[keep], JACOBIAN_RANK_RELATIVE).numpy()
     deviation = points.deviation_norm[keep].numpy()
     corr = spearman_interval(ranks, deviation, confidence=CONFIDENCE_LEVEL, method="fisher")
-    if np.isnan(corr.rho):
-        conclusion = None
-    elif corr.high < 0:
-        conclusion = True
-    elif corr.low > 0:
-        conclusion = False
-    else:
-        conclusion = None
+    conclusion = corr.below_zero()
     # Eq. (16): rank(J_+) against r(M_eps) over the sampled pairs, at the median Jacobian distance
     member = torch.isin(samples.inverse, keep)
     jac = points.j_y[samples.inverse[member]]

@@ -52,6 +52,7 @@ from decdiff.report.data import rounded
 from decdiff.report.deviations import FIG2_EPSILON_QUANTILES
 from decdiff.report.figures import Rendered, table1_rows
 from decdiff.report.training import summary
+from decdiff.results import CheckResult
 from decdiff.smax import LABEL, require_smax
 from decdiff.smax.settings import DIFFERENCES_FROM_SMACV2, SCENARIO, EnvSettings, MappoConfig
 from decdiff.tolerances import CONFIDENCE_LEVEL
@@ -293,10 +294,21 @@ class _Section:
         panel = rank_deviation_data(net, features[index], states[index], config.sigma,
                                     quantiles=FIG2_EPSILON_QUANTILES, anchors=self.config.fig2_anchors,
                                     seed=config.seed)
+        spearman = panel["spearman"]
+        check = CheckResult.make(
+            id="finding3.rank_deviation", claim="Finding 3",
+            subject={"model": env.label, "denoiser": f"trained width {config.width}, seed {config.seed}",
+                     "sigma": config.sigma, "history_length": config.history_length},
+            assumptions={"rank_varies": len(set(panel["ranks"])) >= 2, "fixed_points_found": panel["converged"] >= 4},
+            conclusion_holds={"holds": True, "violated": False, "inconclusive": None}[spearman["verdict"]],
+            observed=spearman["rho"], bound=0.0, ci=None if spearman["ci"] is None else tuple(spearman["ci"]),
+            n_cases=panel["converged"], seed=self.seed, tolerance={**panel["tolerances"], "confidence": CONFIDENCE_LEVEL},
+            details={"observed_is": "Spearman rho(rank J_+, ||D||) on held-out agent histories; the paper expects "
+                                    "rho < 0"})
         return {"env": env.to_json(), "label": env.label, "sigma": config.sigma,
                 "training": {**{k: getattr(config, k) for k in ("width", "depth", "samples", "history_length",
                                                                   "seed")}, **summary(record)},
-                **panel}
+                **panel, "checks": [check.to_json()]}
 
 
 def smax_section_data(config: SmaxExperiments, seed: int, cache_dir: Path,
@@ -315,7 +327,7 @@ def smax_section_data(config: SmaxExperiments, seed: int, cache_dir: Path,
                                        "cooldown / the type's cooldown, one-hot unit type; each in [0, 1]"},
             "behaviour_policies": [section.policies[env] for env in sorted(section.policies, key=repr)],
             "table1": table1, "fig2_g2": fig2, "paper_table1": PAPER_TABLE1,
-            "differences_from_smacv2": list(DIFFERENCES_FROM_SMACV2), "checks": table1["checks"]}
+            "differences_from_smacv2": list(DIFFERENCES_FROM_SMACV2), "checks": table1["checks"] + fig2["checks"]}
 
 
 # ----- rendering ------------------------------------------------------------------------------------

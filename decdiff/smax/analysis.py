@@ -93,8 +93,7 @@ def rank_deviation_data(denoiser, features: torch.Tensor, states: torch.Tensor, 
     deviation = points["deviation"][keep]
     corr = spearman_interval(ranks, deviation.numpy(), confidence=CONFIDENCE_LEVEL, method="fisher")
     defined = not np.isnan(corr.rho)
-    verdict = "inconclusive" if not defined else \
-        "holds" if corr.high < 0 else "violated" if corr.low > 0 else "inconclusive"
+    verdict = {True: "holds", False: "violated", None: "inconclusive"}[corr.below_zero()]
     return {"pairs": int(features.shape[0]), "converged": int(keep.numel()), "feature_dim": int(features.shape[1]),
             "ranks": ranks.tolist(), "deviation_norms": rounded(deviation),
             "max_possible_rank": int(min(points["j_plus"].shape[1:])),

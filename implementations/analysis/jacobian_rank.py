@@ -308,6 +308,12 @@ class Correlation:
     method: str
     confidence: float
 
+    def below_zero(self) -> bool | None:
+        """Finding 3's reading (rho < 0): True when the interval lies below 0, False above, None otherwise or undefined."""
+        if np.isnan(self.rho):
+            return None
+        return True if self.high < 0 else (False if self.low > 0 else None)
+
 
 def spearman_interval(x: np.ndarray, y: np.ndarray, *, confidence: float = 0.95, method: str = "fisher",
                       n_boot: int = 2000, seed: int = 0) -> Correlation:

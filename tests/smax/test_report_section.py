@@ -28,10 +28,14 @@ def test_section_renders_and_counts(tiny_section):
 
     figures = {"smax": json.loads(json.dumps(tiny_section))}
     jsonschema.validate(figures, FIGURES)
-    (check,) = figure_checks(figures)
-    assert check["id"] == "table1.composite_beats_individual" and check["subject"]["model"].startswith(LABEL)
+    table1, rank = figure_checks(figures)
+    assert table1["id"] == "table1.composite_beats_individual" and table1["subject"]["model"].startswith(LABEL)
+    assert rank["id"] == "finding3.rank_deviation" and rank["subject"]["model"].startswith(LABEL)
+    spearman = tiny_section["fig2_g2"]["spearman"]
+    assert rank["observed"] == spearman["rho"] and rank["margin"] == (None if spearman["rho"] is None
+                                                                     else -spearman["rho"])
     report = {"runs": [], "figures": figures}
-    assert executed_checks(report) == [check]
+    assert executed_checks(report) == [table1, rank]
     rendered = render_figures(figures)
     assert [r.name for r in rendered] == ["smax"]
     minimal = {"suite": {"name": "t", "description": "d"}, "seed": 0, "claims_without_executed_checks": [],

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from decdiff.implementations.analysis.jacobian_rank import (
+    Correlation,
     FeatureAugmentedMap,
     corollary_5_1_matrix,
     feature_jacobians,
@@ -205,3 +206,10 @@ def test_surrogate_sweep_flags_degenerate_sets_and_counts_bounds():
     ids = torch.arange(k) // 20
     repeated = surrogate_sweep(tau, s, jac, dev, epsilons=torch.tensor([10.0], dtype=torch.float64), pair_ids=ids)
     assert bool(repeated.degenerate.all()) and torch.all(repeated.distinct == 2)
+
+
+@pytest.mark.parametrize(("rho", "low", "high", "expected"), [
+    (-0.5, -0.7, -0.2, True), (0.5, 0.2, 0.7, False), (-0.1, -0.4, 0.2, None), (float("nan"), float("nan"),
+                                                                                 float("nan"), None)])
+def test_correlation_below_zero_is_read_off_the_interval(rho, low, high, expected):
+    assert Correlation(rho, low, high, 30, "fisher", 0.95).below_zero() is expected
