@@ -44,6 +44,18 @@ FIXED_POINT_RESIDUAL = 1e-12
 #: the fixed point, far inside the deduplication radius below for lambda < 0.999.
 FLOW_STEP = 1e-10
 
+#: The fixed-point search first iterates Eq. 7 only until one step moves y by less than this,
+#: refines the distinct end points by Newton, and takes an end as converged to a stable
+#: refined point y* when it lies within 2 tol ||(I - J(y*))^{-1}||_2 of it (the linearised
+#: distance of an iterate whose step is below tol, doubled); every other end goes on to
+#: FLOW_STEP. From 1e-6, Newton reaches FIXED_POINT_RESIDUAL in one or two steps.
+FLOW_COARSE_STEP = 1e-6
+
+#: Coarse end points closer than this are refined by Newton once, as one point. A wrong
+#: merge costs no accuracy: an end that is not within its certified distance of the
+#: refined point goes on to FLOW_STEP.
+COARSE_MERGE = 1e-4
+
 #: Two refined fixed points closer than this are the same point. Refined points are
 #: accurate to ~FIXED_POINT_RESIDUAL / (1 - lambda); distinct fixed points of the mixtures
 #: we study are separated by far more (they approach distinct states or saddles).

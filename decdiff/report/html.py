@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from decdiff.report.build import executed_checks
 from decdiff.report.figures import TABLE1_CLAIMS, Rendered, table1_rows
+from decdiff.report.timings import TIMINGS_LINK
 from decdiff.report.markdown import (
     READ_ME,
     mutation_caption,
@@ -54,6 +55,7 @@ Python {{ r.environment.python }}.</p>
 <td>{% for k, v in row.trained.items() %}<span class="{{ k }}">{{ k }}</span> {{ v }}<br>{% endfor %}</td></tr>
 {% endfor %}
 </table>
+<p>{{ timings_link }}</p>
 {% if r.trained_denoisers %}
 <h2>Trained denoisers</h2>
 {{ table(trained) }}
@@ -145,6 +147,7 @@ def render_html(report: dict[str, Any], figures: list[Rendered]) -> str:
         figures=figures,
         b64=lambda png: base64.b64encode(png).decode("ascii"),
         read_me=READ_ME.replace("`", ""),
+        timings_link=TIMINGS_LINK,
         trained=trained_rows(report),
         table=_table,
         table1=table1_rows(table1) if table1 else None,

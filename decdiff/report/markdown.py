@@ -6,6 +6,7 @@ from typing import Any
 
 from decdiff.report.build import executed_checks
 from decdiff.report.figures import TABLE1_CLAIMS, Rendered, table1_rows
+from decdiff.report.timings import TIMINGS_LINK
 
 READ_ME = ("Commands in this report run from the report's folder: trained denoisers are the checkpoints under "
            "`checkpoints/` (re-created by `decdiff report` when missing), counterexample models are under "
@@ -120,6 +121,7 @@ def render_markdown(report: dict[str, Any], figures: list[Rendered]) -> str:
         ["claim", "symbolic", "exact denoiser", "trained denoisers"],
         [[f"{row['claim']}: {row['title']}", _symbolic(row["symbolic"]), _counts(row["exact"]),
           _counts(row["trained"])] for row in report["summary"]])
+    lines += ["", TIMINGS_LINK]
     if report["trained_denoisers"]:
         lines += ["", "## Trained denoisers", ""] + _table(*trained_rows(report))
     lines += ["", "## Figures"]

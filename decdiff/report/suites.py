@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from decdiff.bench import ScalingSize
 from decdiff.implementations.training import TrainingConfig
 from decdiff.report.training import TrainSpec
 
@@ -124,7 +125,8 @@ class GridExperiments:
 @dataclass(frozen=True)
 class Suite:
     """A report's contents; ``jobs`` worker processes train the denoisers; ``smax`` names a configuration of
-    `decdiff.report.smax.SMAX_CONFIGS` for the SMACv2-like section (needs the ``decdiff[smax]`` extra)."""
+    `decdiff.report.smax.SMAX_CONFIGS` for the SMACv2-like section (needs the ``decdiff[smax]`` extra);
+    ``scaling`` a plan of `decdiff.bench.SCALING_PLANS`, measured after the report into timings.md."""
 
     name: str
     description: str
@@ -136,6 +138,7 @@ class Suite:
     derivations: bool = True
     mutation: bool = False
     smax: str | None = None
+    scaling: ScalingSize | None = None
 
     def train_specs(self) -> list[TrainSpec]:
         """Every distinct trained denoiser the suite needs, in a fixed order."""
@@ -198,6 +201,7 @@ QUICK = Suite(
                                 ("miss", (0.0, 0.2))),
                          seeds=(0, 1, 2), composite_sigma=QUICK_COMPOSITE_SIGMA),
     mutation=True,
+    scaling="quick",
 )
 
 PAPER = Suite(
@@ -216,6 +220,7 @@ PAPER = Suite(
                          subset_candidates=60),
     mutation=True,
     smax="paper",
+    scaling="paper",
 )
 
 SUITES = {suite.name: suite for suite in (QUICK, PAPER)}

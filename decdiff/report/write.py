@@ -1,4 +1,5 @@
-"""Run a suite and write the report files: report.json, timings.json, report.md, report.html, figures/.
+"""Run a suite and write the report files: report.json, report.md, report.html, figures/, and beside them
+the measured side (timings.json, timings.md, scaling.json, scaling.png: `decdiff.report.timings`).
 
 The JSON is written first; figures, Markdown and HTML are rendered from it alone.
 """
@@ -13,15 +14,16 @@ from decdiff.report.build import Progress, build_report
 from decdiff.report.figures import render_figures
 from decdiff.report.html import render_html
 from decdiff.report.markdown import render_markdown
+from decdiff.report.scaling import scaling_data
 from decdiff.report.schema import validate_report
 from decdiff.report.suites import SUITES, Suite
+from decdiff.report.timings import write_timings
 
 
-def write_files(report: dict[str, Any], timings: dict[str, float], out_dir: Path) -> None:
+def write_files(report: dict[str, Any], out_dir: Path) -> None:
     """Validate `report` and write it with its renderings into `out_dir` (stale figure files removed)."""
     validate_report(report)
     (out_dir / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
-    (out_dir / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
     figures = render_figures(report["figures"])
     figure_dir = out_dir / "figures"
     figure_dir.mkdir(exist_ok=True)
@@ -36,9 +38,16 @@ def write_files(report: dict[str, Any], timings: dict[str, float], out_dir: Path
 
 
 def write_report(suite: str | Suite, *, seed: int, out_dir: Path, progress: Progress) -> dict[str, Any]:
-    """Build, validate and write the report of `suite` (a name or a `Suite`); return the report object."""
+    """Build, validate and write the report of `suite` (a name or a `Suite`), then, when the suite asks for
+    it, measure how costs grow (after the report, so it does not share the machine with it); return the
+    report object."""
+    suite = SUITES[suite] if isinstance(suite, str) else suite
     out_dir.mkdir(parents=True, exist_ok=True)
-    report, timings = build_report(SUITES[suite] if isinstance(suite, str) else suite, seed=seed, out_dir=out_dir,
-                                   progress=progress)
-    write_files(report, timings, out_dir)
+    report, timings = build_report(suite, seed=seed, out_dir=out_dir, progress=progress)
+    write_files(report, out_dir)
+    scaling = None
+    if suite.scaling is not None:
+        progress(f"scaling ({suite.scaling} plan): how the cost of posteriors, fixed points and checks grows")
+        scaling = scaling_data(suite.scaling, seed=seed)
+    write_timings(out_dir, timings, scaling, suite.name)
     return report

@@ -143,18 +143,19 @@ class FlowResult:
 
 
 def fixed_sigma_flow(f: NoisyMap, y0: torch.Tensor, sigma: float, steps: int, *, tol: float | None = None,
-                     return_path: bool = False) -> FlowResult:
+                     return_path: bool = False, taken: torch.Tensor | None = None) -> FlowResult:
     """phi_L(tau, .)(y0) for the fixed-sigma iteration y <- f(y; sigma) (Eq. 7, Definition 2).
 
     Only rows that have not converged are evaluated; with ``tol`` a row stops at the
-    first step with ||y^{(l+1)} - y^{(l)}|| < tol.
+    first step with ||y^{(l+1)} - y^{(l)}|| < tol. ``taken`` (``[N]``) continues an earlier
+    flow: each row has ``steps`` minus the steps it already took left.
     """
     y = y0.to(torch.float64).clone()
-    taken = torch.zeros(y.shape[0], dtype=torch.int64)
+    taken = torch.zeros(y.shape[0], dtype=torch.int64) if taken is None else taken.clone()
     converged = torch.zeros(y.shape[0], dtype=torch.bool)
     path = [y.clone()] if return_path else None
-    for _ in range(steps):
-        active = torch.nonzero(~converged).flatten()
+    for _ in range(steps - int(taken.min()) if taken.numel() else steps):
+        active = torch.nonzero(~converged & (taken < steps)).flatten()
         if active.numel() == 0:
             if path is not None:
                 path.extend([y.clone()] * (steps + 1 - len(path)))

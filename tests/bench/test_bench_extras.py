@@ -30,20 +30,23 @@ from decdiff.implementations.dynamics.flows import MixtureMap
 from decdiff.report.scaling import plot_scaling, scaling_data
 
 
-def test_discovery_comparison_counts_both_methods_on_a_two_state_mixture():
+def test_discovery_comparison_counts_every_method_on_a_two_state_mixture():
     """States 0 and 1 with weights 0.3 / 0.7 at sigma = 0.3: two stable fixed points near the
-    states and a saddle between them, which only the project's search can find."""
+    states and a saddle between them, which only the full search can find."""
     states = torch.tensor([[0.0], [1.0]], dtype=torch.float64)
     posterior = torch.tensor([0.3, 0.7], dtype=torch.float64)
     result = compare_discovery(lambda: MixtureMap(states, posterior), states, posterior, 0.3, n_starts=64, seed=0,
                                max_steps=10_000)
-    assert result["project stable"] == 2 and result["project fixed points"] == 3
-    assert result["plain unconverged"] == 0
-    assert result["plain ends among the project's points"] == "64/64"
-    assert math.isclose(result["time ratio"], result["plain s"] / result["project s"], rel_tol=1e-12)
+    assert result["full search stable"] == 2 and result["full search fixed points"] == 3
+    assert result["stable points found"] == 2
+    assert result["plain unconverged"] == 0 and result["stable search unconverged"] == 0
+    assert result["plain limits among the stable search's points"] == "64/64"
+    assert result["plain limits among the full search's points"] == "64/64"
+    assert math.isclose(result["time ratio"], result["plain s"] / result["stable s"], rel_tol=1e-12)
+    assert math.isclose(result["time ratio of the full search"], result["plain s"] / result["full s"], rel_tol=1e-12)
     assert result["best ratio any method"] == result["plain evaluations/start"] >= 1
-    # the saddle search costs evaluations that the search without it does not spend
-    assert result["project evaluations/start"] > result["without saddles evaluations/start"] > 0
+    # Newton from raw starts and the saddle search cost evaluations the stable search does not spend
+    assert result["full evaluations/start"] > result["stable evaluations/start"] > 0
     assert 0 < result["largest stable spectral radius"] < 1
 
 
@@ -57,7 +60,7 @@ def test_trained_network_benchmark_trains_once_then_reads_its_cache(tmp_path):
     assert not again.details["trained in this run"]
     assert again.details["MSE / Bayes MSE"] == first.details["MSE / Bayes MSE"]
     # the same network, starts and history: the same fixed points and plain iteration counts
-    for key in ("agent", "project fixed points", "plain evaluations/start", "project evaluations/start"):
+    for key in ("agent", "full search fixed points", "plain evaluations/start", "stable evaluations/start"):
         assert again.details[key] == first.details[key]
 
 

@@ -8,10 +8,11 @@ import torch
 
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.dynamics.continuation import continuation_sigma_c
-from decdiff.implementations.dynamics.fixed_points import find_fixed_points, fixed_points
+from decdiff.implementations.dynamics.fixed_points import draw_starts, find_fixed_points, fixed_points, flow_limits
 from decdiff.implementations.dynamics.flows import MixtureMap, fixed_sigma_flow
 from decdiff.implementations.histories import history_batch
-from decdiff.implementations.models.sensor_networks import sensor_ring
+from decdiff.implementations.models.sensor_networks import sensor_grid, sensor_ring
+from decdiff.tolerances import FIXED_POINT_DEDUP, FIXED_POINT_RESIDUAL
 
 T = torch.float64
 
@@ -69,3 +70,65 @@ def test_above_sigma_c_the_minor_state_loses_its_attractor():
     above = find_fixed_points(MixtureMap(states, w), 1.02 * sigma_c, states, w, n_starts=300)
     assert sorted(p.nearest_state for p in below.stable()) == [0, 1]
     assert [p.nearest_state for p in above.stable()] == [1]
+
+
+def _plain_limits(f, y0, sigma):
+    flow = fixed_sigma_flow(f, y0, sigma, 100_000, tol=FIXED_POINT_RESIDUAL)
+    assert bool(flow.converged.all())
+    return flow.y
+
+
+def test_flow_limits_match_plain_iteration_from_starts_beside_a_saddle():
+    """Starts 1e-9 from the saddle of a balanced two-state line (sigma 0.45, saddle at 0.5)
+    stop the coarse flow at once, at the saddle: they must not be taken as converged there,
+    but go on, as plain iteration does, to the stable point on their side."""
+    states, w = _line([0.5, 0.5])
+    f = MixtureMap(states, w)
+    y0 = torch.tensor([[0.5 - 1e-9], [0.5 + 1e-9], [0.1], [0.9]], dtype=T)
+    ends, converged = flow_limits(f, y0, 0.45, 2000)
+    assert bool(converged.all())
+    assert torch.allclose(ends, _plain_limits(f, y0, 0.45), atol=FIXED_POINT_DEDUP)
+    assert ends[0, 0] < 0.2 and ends[1, 0] > 0.8
+
+
+@pytest.mark.parametrize("relative", [0.3, 1e-4])
+def test_flow_limits_match_plain_iteration_on_a_grid_history(relative):
+    """Every limit of the shortcut (coarse flow, Newton on the distinct ends, certified
+    distance) is plain iteration's limit, at the paper's sigma = 0.3 and just below sigma_c."""
+    model = sensor_grid(3, 3, targets=2)
+    posterior = torch.from_numpy(model.individual_posterior(0, np.zeros((1, 0), int), np.array([[1]]))[0])
+    states = torch.from_numpy(np.ascontiguousarray(model.states, dtype=np.float64))
+    sigma_c = float(continuation_sigma_c(states.numpy(), posterior.numpy()).min())
+    sigma = 0.3 if relative == 0.3 else sigma_c * (1 - relative)
+    f = MixtureMap(states, posterior)
+    y0 = draw_starts("posterior", 200, states, posterior, sigma, torch.Generator().manual_seed(0))
+    ends, converged = flow_limits(f, y0, sigma, 100_000)
+    assert bool(converged.all())
+    assert float((ends - _plain_limits(f, y0, sigma)).norm(dim=1).max()) < FIXED_POINT_DEDUP
+    assert float((f(ends, sigma) - ends).norm(dim=1).max()) <= FIXED_POINT_RESIDUAL
+
+
+class _CloseAttractors:
+    """f(y) = y - k y (y - a)(y - 2a) on the line: stable fixed points 0 and 2a (f' = 0 there)
+    and a saddle at a, all within COARSE_MERGE (a = 2.5e-5), so the shortcut merges them."""
+
+    a = 2.5e-5
+    k = 1.0 / (2 * a * a)
+
+    def __call__(self, y: torch.Tensor, sigma: float) -> torch.Tensor:
+        return y - self.k * y * (y - self.a) * (y - 2 * self.a)
+
+    def jacobian(self, y: torch.Tensor, sigma: float) -> torch.Tensor:
+        a = self.a
+        return (1 - self.k * (3 * y * y - 6 * a * y + 2 * a * a))[:, :, None]
+
+
+def test_flow_limits_do_not_take_an_end_to_a_merged_neighbour():
+    """Ends beside two attractors 5e-5 apart are refined as one point; the end that is not
+    within its certified distance of the refined point goes on to its own attractor."""
+    f = _CloseAttractors()
+    y0 = torch.tensor([[1e-7], [2 * f.a + 1e-7]], dtype=T)
+    ends, converged = flow_limits(f, y0, 0.0, 2000)
+    assert bool(converged.all())
+    assert torch.allclose(ends, _plain_limits(f, y0, 0.0), rtol=0, atol=1e-12)
+    assert float(ends[1, 0]) == pytest.approx(2 * f.a, abs=1e-12)

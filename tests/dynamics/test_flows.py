@@ -19,6 +19,7 @@ from decdiff.implementations.dynamics.flows import (
     annealed_flow,
     composite_flow,
     conditioned_all,
+    fixed_sigma_flow,
     geometric_schedule,
     proportion_interval,
     proportion_intervals,
@@ -216,3 +217,13 @@ def test_accepted_sequences_end_within_three_d_of_a_shared_state(model, seed, si
     assert np.isin(dist.argmin(dim=1).numpy(), shared).all()
     assert (dist.amin(dim=1) < 3.0 * d_bar + FIXED_POINT_RESIDUAL).all()
     assert checks.ci[0] <= checks.acceptance_rate <= checks.ci[1]
+
+
+def test_a_continued_flow_spends_only_the_steps_each_row_has_left():
+    """y <- y / 2 from 1: a row that already took 3 of 10 steps takes 7 more, one with 10 none."""
+    halve = lambda y, sigma: y / 2
+    y0 = torch.ones(3, 1, dtype=torch.float64)
+    flow = fixed_sigma_flow(halve, y0, 0.3, 10, taken=torch.tensor([0, 3, 10]))
+    assert flow.steps.tolist() == [10, 10, 10]
+    assert flow.y[:, 0].tolist() == [2.0**-10, 2.0**-7, 1.0]
+    assert not bool(flow.converged.any())

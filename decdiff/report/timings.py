@@ -1,0 +1,64 @@
+"""The report's measured side: step timings and how costs grow, written beside the report.
+
+Timings vary from run to run and with the machine's load, so they never enter report.json,
+report.md or report.html (which are the same for the same suite and seed); the report links
+here instead. `write_timings` writes ``timings.json`` (seconds per step), and, when the
+suite measures scaling (issue 9, item 2), ``scaling.json`` and ``scaling.png`` (one log-log
+panel per axis, `decdiff.report.scaling.plot_scaling`); ``timings.md`` shows them all: the
+step table, the scaling table with each fitted exponent k of t ~ c n^k, and the plot.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+#: The sentence report.md and report.html end with: where the measured side is.
+TIMINGS_LINK = ("Running times of every step, and how the cost of posteriors, fixed points and checks grows "
+                "with states, agents and history length (table, log-log plot, fitted exponents), are measured, "
+                "so they change from run to run: they are in timings.md beside this report, never in report.json.")
+
+
+def scaling_rows(scaling: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the scaling table: one row per (stage, axis) with seconds at each size and k."""
+    header = ["stage", "against", "seconds at each size", "fitted exponent k"]
+    rows = [[s["stage"], s["axis"], ", ".join(f"{n}: {t:.3g}" for n, t in zip(s["sizes"], s["seconds"])),
+             f"{s['exponent']:.2f}"] for s in scaling["series"]]
+    return header, rows
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+
+
+def render_timings(timings: dict[str, float], scaling: dict[str, Any] | None, suite: str) -> str:
+    """timings.md: the steps' seconds, then (if measured) the scaling table and plot."""
+    lines = [f"# Timings of the {suite} report", "", "Measured in this run; they change with the machine and "
+             "its load. The report's results are in report.json / report.md.", "", "## Steps", ""]
+    lines += _table(["step", "seconds"], [[name, f"{seconds:.3f}"] for name, seconds in timings.items()])
+    if scaling is not None:
+        load = " -> ".join(f"{x:.2f}" for x in scaling["load_average"])
+        plan = "; ".join(f"{k} {v}" for k, v in scaling["plan"].items())
+        lines += ["", "## How costs grow", "",
+                  f"Plan `{scaling['size']}` (seed {scaling['seed']}; {plan}), {scaling['threads']} torch "
+                  f"threads, load average {load}. k is the least-squares slope of log t against log n.", ""]
+        lines += _table(*scaling_rows(scaling))
+        lines += ["", "![How costs grow](scaling.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def write_timings(out_dir: Path, timings: dict[str, float], scaling: dict[str, Any] | None, suite: str) -> None:
+    """Write timings.json, timings.md and, with `scaling`, scaling.json and scaling.png into `out_dir`
+    (stale scaling files of an earlier run are removed when this run measured none)."""
+    from decdiff.report.scaling import plot_scaling
+
+    out_dir = Path(out_dir)
+    (out_dir / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
+    for name in ("scaling.json", "scaling.png"):
+        (out_dir / name).unlink(missing_ok=True)
+    if scaling is not None:
+        (out_dir / "scaling.json").write_text(json.dumps(scaling, indent=1) + "\n")
+        plot_scaling(scaling, out_dir / "scaling.png")
+    (out_dir / "timings.md").write_text(render_timings(timings, scaling, suite))
