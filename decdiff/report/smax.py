@@ -333,7 +333,9 @@ def smax_section_data(config: SmaxExperiments, seed: int, cache_dir: Path,
 # ----- rendering ------------------------------------------------------------------------------------
 def paper_reference_rows() -> tuple[list[str], list[list[str]]]:
     """(header, rows) of the paper's own SMACv2 Table 1 (reference only)."""
-    header = ["setting", "method"] + [f"{factor}={value}" for factor, value in PAPER_TABLE1["columns"]]
+    header = ["setting", "method"] + [f"{factor}={value}" + (" (so printed; 10K?)" if value == "10" and
+                                                              factor == "samples" else "")
+                                      for factor, value in PAPER_TABLE1["columns"]]
     rows = [[split, method] + [f"{v:.2f}" for v in PAPER_TABLE1[split][method]]
             for split in ("train", "test") for method in ("individual", "composite")]
     return header, rows

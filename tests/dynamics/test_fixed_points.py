@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from decdiff.bench import CountingMap
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.dynamics.continuation import continuation_sigma_c
 from decdiff.implementations.dynamics.fixed_points import draw_starts, find_fixed_points, fixed_points, flow_limits
@@ -84,8 +85,9 @@ def test_flow_limits_match_plain_iteration_from_starts_beside_a_saddle():
     but go on, as plain iteration does, to the stable point on their side."""
     states, w = _line([0.5, 0.5])
     f = MixtureMap(states, w)
-    y0 = torch.tensor([[0.5 - 1e-9], [0.5 + 1e-9], [0.1], [0.9]], dtype=T)
-    ends, converged = flow_limits(f, y0, 0.45, 2000)
+    beside = torch.tensor([[0.5 - 1e-9], [0.5 + 1e-9]], dtype=T)
+    y0 = torch.cat([beside, torch.linspace(0.0, 0.3, 10, dtype=T)[:, None], torch.linspace(0.7, 1.0, 10, dtype=T)[:, None]])
+    ends, converged = flow_limits(f, y0, 0.45, 2000)          # 22 rows, 3 coarse points: the shortcut is taken
     assert bool(converged.all())
     assert torch.allclose(ends, _plain_limits(f, y0, 0.45), atol=FIXED_POINT_DEDUP)
     assert ends[0, 0] < 0.2 and ends[1, 0] > 0.8
@@ -100,10 +102,11 @@ def test_flow_limits_match_plain_iteration_on_a_grid_history(relative):
     states = torch.from_numpy(np.ascontiguousarray(model.states, dtype=np.float64))
     sigma_c = float(continuation_sigma_c(states.numpy(), posterior.numpy()).min())
     sigma = 0.3 if relative == 0.3 else sigma_c * (1 - relative)
-    f = MixtureMap(states, posterior)
+    f = CountingMap(MixtureMap(states, posterior))
     y0 = draw_starts("posterior", 200, states, posterior, sigma, torch.Generator().manual_seed(0))
     ends, converged = flow_limits(f, y0, sigma, 100_000)
     assert bool(converged.all())
+    assert f.jacobians < 200 / 2          # the shortcut: Jacobians at the few distinct points, not at every row
     assert float((ends - _plain_limits(f, y0, sigma)).norm(dim=1).max()) < FIXED_POINT_DEDUP
     assert float((f(ends, sigma) - ends).norm(dim=1).max()) <= FIXED_POINT_RESIDUAL
 
@@ -127,8 +130,8 @@ def test_flow_limits_do_not_take_an_end_to_a_merged_neighbour():
     """Ends beside two attractors 5e-5 apart are refined as one point; the end that is not
     within its certified distance of the refined point goes on to its own attractor."""
     f = _CloseAttractors()
-    y0 = torch.tensor([[1e-7], [2 * f.a + 1e-7]], dtype=T)
-    ends, converged = flow_limits(f, y0, 0.0, 2000)
+    y0 = torch.tensor([[1e-7], [2e-7], [3e-7], [2 * f.a + 1e-7]], dtype=T)
+    ends, converged = flow_limits(f, y0, 0.0, 2000)            # 4 rows, 1 coarse point: the shortcut is taken
     assert bool(converged.all())
     assert torch.allclose(ends, _plain_limits(f, y0, 0.0), rtol=0, atol=1e-12)
-    assert float(ends[1, 0]) == pytest.approx(2 * f.a, abs=1e-12)
+    assert float(ends[3, 0]) == pytest.approx(2 * f.a, abs=1e-12)

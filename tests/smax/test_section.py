@@ -85,6 +85,7 @@ def test_rendering(tiny_section):
     header, rows = smax_table_rows(tiny_section)
     assert len(header) == 2 + len(tiny_section["table1"]["columns"]) and len(rows) == 8
     header, rows = paper_reference_rows()
+    assert "samples=10 (so printed; 10K?)" in header
     assert rows[2][2:] == [f"{v:.2f}" for v in PAPER_TABLE1["test"]["individual"]]
 
 
