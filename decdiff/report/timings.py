@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-#: The sentence report.md and report.html end with: where the measured side is.
+#: The sentence report.md and report.html show after their summary table: where the measured side is.
 TIMINGS_LINK = ("Running times of every step, and how the cost of posteriors, fixed points and checks grows "
                 "with states, agents and history length (table, log-log plot, fitted exponents), are measured, "
                 "so they change from run to run: they are in timings.md beside this report, never in report.json.")

@@ -185,8 +185,9 @@ def newton_refine(f: DifferentiableMap, y: torch.Tensor, sigma: float | torch.Te
     Step y <- y + alpha delta, delta = -(J - I)^{-1} g (the least-squares solution where J - I
     is singular, so that is no failure), with the largest alpha in 1, 1/2, ..., 2^-halvings
     that decreases ||g||: alpha = 1 first, then for the rows it failed for the next
-    FIRST_HALVINGS alphas in one batched call, then all the others in one more. Rows whose residual reaches `tol`, or that cannot decrease it
-    any more, stop. ``sigma`` is a scalar or one level per row.
+    FIRST_HALVINGS alphas in one batched call, then all the others in one more. Rows whose
+    residual reaches `tol`, or that cannot decrease it any more, stop. ``sigma`` is a scalar
+    or one level per row.
     """
     y = y.to(torch.float64).clone()
     g = f(y, sigma) - y
