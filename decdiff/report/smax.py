@@ -111,12 +111,10 @@ class SmaxExperiments:
                          field=factor)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "mappo": self.mappo.to_json(), "base_env": self.base_env.to_json(),
-                "base": asdict(self.base), "table": [[f, list(v)] for f, v in self.table],
-                "seeds": list(self.seeds), "rollout_envs": self.rollout_envs, "rollout_steps": self.rollout_steps,
-                "psnr_samples": self.psnr_samples, "psnr_passes": self.psnr_passes,
-                "fig2_history_length": self.fig2_history_length, "fig2_pairs": self.fig2_pairs,
-                "fig2_anchors": self.fig2_anchors}
+        """Every field but the description (the section states it apart), in JSON types."""
+        fields = {k: v for k, v in asdict(self).items() if k != "description"}
+        return {**fields, "mappo": self.mappo.to_json(), "base_env": self.base_env.to_json(),
+                "table": [[f, list(v)] for f, v in self.table], "seeds": list(self.seeds)}
 
 
 #: CI smoke size: a barely trained MAPPO (16 updates), a few hundred joint samples, tiny networks.
