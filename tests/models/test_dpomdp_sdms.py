@@ -30,8 +30,6 @@ def test_sdms_tiger_equals_dectiger_after_reordering_actions() -> None:
     np.testing.assert_allclose(sdms.start, madp.start, rtol=0, atol=1e-12)
 
 
-
-
 def test_sdms_inline_forms() -> None:
     body = 'T: "*" :\n"identity"\nO: "*" : "*" : "*" : 0.25\nR: "*" : "s1" : 3\nR: "a" "d" : 0 : -1\n'
     data = parse_dpomdp(sdms_model(body))
