@@ -1,15 +1,18 @@
 """Reading a `.dpomdp` text line by line: its data lines, the tokens on them, the name tables.
 
-`split_lines` turns the text into data lines (comment lines and the blank lines the
-grammar allows dropped, every other lexical rule checked); a `LineReader` walks those
-lines, reads numbers and rows of numbers, resolves names, indices and `*` against a
-declared index set (`Names`) and raises `InputError` at the offending line. The format's
-rules are described in `dpomdp_parser`'s module docstring.
+`split_lines` turns the text's `physical_lines` into data lines: comment lines and the
+blank lines the dialect allows are dropped, every other lexical rule is checked
+(`data_texts` lists the data lines without any check, for deciding the dialect first). A
+`LineReader` walks the data lines, reads numbers and rows of numbers, resolves names,
+indices and `*` against a declared index set (`Names`) and raises `InputError` at the
+offending line. The format's rules are described in `dpomdp_parser`'s module docstring.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -75,24 +78,38 @@ def _check_data_line(text: str, check_chars: bool, source: str, number: int) -> 
         )
 
 
-def split_lines(text: str, source: str) -> tuple[list[tuple[int, str]], int]:
+def physical_lines(text: str) -> list[str]:
+    """The lines of `text` without their ends (`\\n`, `\\r\\n`, `\\r`); a final line end leaves a last ""."""
+    return _EOL_RE.split(text)
+
+
+def data_texts(lines: Iterable[str]) -> Iterator[str]:
+    """The data lines among `lines`, stripped: the lines that are neither blank nor comment lines."""
+    for raw in lines:
+        stripped = raw.strip(" \t")
+        if stripped and stripped[0] != "#":
+            yield stripped
+
+
+def split_lines(
+    text: str, lines: list[str], source: str, blank_lines_anywhere: bool
+) -> tuple[list[tuple[int, str]], int]:
     """Data lines as (line number, stripped text), and the number of lines in the file.
 
-    Drops comment lines and the blank lines MADP's comment parser swallows; rejects other
-    blank lines, comments after data, non-ASCII or control characters in data, and a last
-    data line without a newline.
+    `lines` are the `physical_lines` of `text`. Drops comment lines and blank lines: all of
+    them when `blank_lines_anywhere`, else only those MADP's comment parser swallows (right
+    after a comment line), rejecting the others. Rejects comments after data, non-ASCII or
+    control characters in data, and a last data line without a newline.
     """
-    lines = _EOL_RE.split(text)
     ends_with_newline = lines[-1] == ""
-    if ends_with_newline:
-        lines.pop()
+    count = len(lines) - 1 if ends_with_newline else len(lines)
     check_chars = _BAD_CHAR_RE.search(text.replace("\r", "").replace("\n", "")) is not None
     data: list[tuple[int, str]] = []
     after_comment = False
-    for number, raw in enumerate(lines, 1):
+    for number, raw in enumerate(itertools.islice(lines, count), 1):
         stripped = raw.strip(" \t")
         if not stripped:
-            if not after_comment:
+            if not (after_comment or blank_lines_anywhere):
                 raise InputError(
                     "blank line not preceded by a comment line (MADP stops parsing there); "
                     "remove it or start it with '#'",
@@ -106,13 +123,13 @@ def split_lines(text: str, source: str) -> tuple[list[tuple[int, str]], int]:
         after_comment = False
         _check_data_line(stripped, check_chars, source, number)
         data.append((number, stripped))
-    if lines and not ends_with_newline and data and data[-1][0] == len(lines):
+    if count and not ends_with_newline and data and data[-1][0] == count:
         raise InputError(
             "missing newline at the end of the file (MADP drops the last entry)",
             source=source,
-            line=len(lines),
+            line=count,
         )
-    return data, max(len(lines), 1)
+    return data, max(count, 1)
 
 
 class LineReader:

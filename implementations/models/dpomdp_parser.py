@@ -36,7 +36,10 @@ Where MADP is strict, this parser follows it, except the documented choices belo
 
 - Blank (empty or whitespace-only) lines are allowed only where MADP allows them: after a
   comment line (MADP's comment parser swallows the newlines that follow it). A blank line
-  after a data line, or as the first line, is rejected with its line number.
+  after a data line, or as the first line, is rejected with its line number. In the
+  SDM'Studio dialect, whose grammar skips them, blank lines are allowed anywhere (first
+  line, between data lines, at the end of the file); the dialect is decided before any
+  blank line is judged, from the first three lines that are neither blank nor comments.
 - A comment must sit on its own line (`#` as first non-blank character); `#` after data
   is rejected. Comment lines may appear anywhere between lines.
 - The file must end with a newline after its last data line (a final comment line may
@@ -55,9 +58,10 @@ Where MADP is strict, this parser follows it, except the documented choices belo
 
 SDM'Studio dialect (chosen when the `values:` line is quoted): every name and the words
 `*`, `uniform`, `identity` and `reward` must be double-quoted (numbers, counts and indices
-are bare); `start: "uniform"` may sit on the `start:` line; `R: ja : s : r` sets R[s, ja].
-Otherwise the line structure is the MADP one; the T-then-O-then-R order of SDM'Studio's
-grammar is not enforced. Quotes in a MADP file are rejected.
+are bare); `start: "uniform"` may sit on the `start:` line; `R: ja : s : r` sets R[s, ja];
+blank lines may stand anywhere. Otherwise the line structure is the MADP one; the
+T-then-O-then-R order of SDM'Studio's grammar is not enforced. Quotes in a MADP file are
+rejected.
 
 Resource limit: a file whose dense tables (O is [JA, S, JO]) or whose table writes exceed
 `SIZE_LIMIT` entries is refused, so that a corrupted count cannot exhaust memory.
@@ -79,7 +83,7 @@ import numpy as np
 import scipy.sparse
 
 from decdiff.errors import InputError
-from decdiff.implementations.models.dpomdp_lines import SIZE_LIMIT, LineReader, split_lines
+from decdiff.implementations.models.dpomdp_lines import SIZE_LIMIT, LineReader, physical_lines, split_lines
 from decdiff.implementations.models.dpomdp_preamble import RESERVED_WORDS, read_preamble
 from decdiff.implementations.models.dpomdp_sdms import is_sdms
 from decdiff.implementations.models.dpomdp_sections import read_sections
@@ -133,8 +137,10 @@ class DpomdpData:
 
 def parse_dpomdp(text: str, source: str = "<string>") -> DpomdpData:
     """Parse the text of a `.dpomdp` file; `source` names it in error messages."""
-    data, n_lines = split_lines(text, source)
-    reader = LineReader(source, data, n_lines, sdms=is_sdms(data))
+    lines = physical_lines(text)
+    sdms = is_sdms(lines)  # first: the dialect decides which blank lines are allowed
+    data, n_lines = split_lines(text, lines, source, blank_lines_anywhere=sdms)
+    reader = LineReader(source, data, n_lines, sdms)
     preamble = read_preamble(reader)
     tables = read_sections(reader, preamble)
     transition, observation, reward = finish_tables(reader, tables, preamble.states, preamble.actions)

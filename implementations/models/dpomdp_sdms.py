@@ -7,18 +7,24 @@ then every name-like token must be quoted (`token`); in a MADP file a quote is r
 The dialect's two extra forms, `start: "uniform"` on the `start:` line and the 3-field
 reward `R: ja : s : r`, are read where their sections are (`dpomdp_preamble`,
 `dpomdp_sections`).
+
+SDM'Studio's grammar skips blank lines wherever they are, so in this dialect blank lines
+may stand anywhere (in a MADP file only right after a comment line). The dialect is
+therefore decided first, from the first three lines that are neither blank nor comments,
+and then decides which blank lines `split_lines` accepts (`blank_lines_anywhere`).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 
-from decdiff.implementations.models.dpomdp_lines import IDENT_RE, UINT_RE, LineReader
+from decdiff.implementations.models.dpomdp_lines import IDENT_RE, UINT_RE, LineReader, data_texts
 
 
-def is_sdms(data: list[tuple[int, str]]) -> bool:
-    """SDM'Studio dialect: its `values:` line (third data line) is quoted."""
-    for _, text in data[:3]:
+def is_sdms(lines: list[str]) -> bool:
+    """SDM'Studio dialect: its `values:` line (third data line) is quoted. `lines`: the physical lines."""
+    for text in itertools.islice(data_texts(lines), 3):
         if re.match(r"values[ \t]*:", text):
             return '"' in text
     return False
