@@ -12,7 +12,7 @@ import os
 
 import torch
 
-from decdiff.bench import bench_fixed_points, bench_trained_fixed_points
+from decdiff.bench.discovery import bench_fixed_points, bench_trained_fixed_points
 
 if __name__ == "__main__":
     torch.set_num_threads(2)

@@ -16,7 +16,6 @@ import time
 
 import numpy as np
 import torch
-
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.dynamics.certify import (
     certified_sigma_bounds,

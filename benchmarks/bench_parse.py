@@ -10,7 +10,10 @@ import argparse
 import statistics
 import time
 
-from decdiff.implementations.models.dpomdp_parser import bundled_dpomdp_path, load_dpomdp
+from decdiff.implementations.models.dpomdp_parser import (
+    bundled_dpomdp_path,
+    load_dpomdp,
+)
 
 
 def time_parse(name: str, repeat: int) -> list[float]:

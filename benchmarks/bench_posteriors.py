@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from decdiff.bench import bench_posteriors
+from decdiff.bench.hot_paths import bench_posteriors
 
 if __name__ == "__main__":
     torch.set_num_threads(2)

@@ -1,6 +1,6 @@
 """How posteriors, fixed points and checks scale with states, agents and history length (issue 9, item 2).
 
-Writes ``scaling.json`` (`decdiff.report.scaling.scaling_data`) and ``scaling.png`` (one log-log
+Writes ``scaling.json`` (`decdiff.bench.scaling.scaling_data`) and ``scaling.png`` (one log-log
 panel per axis with the fitted exponents) to ``--out`` and prints one line per series.
 Run: ``python benchmarks/bench_scaling.py [quick|paper] [--out DIR] [--seed N]``.
 """
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import torch
 
-from decdiff.report.scaling import plot_scaling, scaling_data
+from decdiff.bench.scaling import scaling_data
+from decdiff.report.timings import plot_scaling
 
 
 def main() -> None:

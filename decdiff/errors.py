@@ -43,3 +43,10 @@ class InputError(ValueError):
         parts = [p for p in (where, self.field) if p]
         text = ": ".join([*parts, self.problem])
         return " ".join(text.split())
+
+
+def require_positive_integers(values: dict[str, object]) -> None:
+    """Refuse the first entry of ``{field: value}`` that is not an integer >= 1 (`InputError` naming it)."""
+    for name, value in values.items():
+        if int(value) < 1:       # type: ignore[call-overload]
+            raise InputError(f"must be a positive integer, got {value}", field=name)

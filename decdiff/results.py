@@ -1,4 +1,4 @@
-"""`CheckResult`: what every check returns, serialised into reports (DESIGN.md, "Check results").
+"""`CheckResult`: what every check returns, serialised into reports (ARCHITECTURE.md, "Contracts").
 
 The verdict follows from the assumptions and the conclusion, in one place:
 
@@ -24,7 +24,7 @@ VERDICTS: tuple[Verdict, ...] = ("holds", "violated", "outside-assumptions", "in
 
 def decide_verdict(assumptions: dict[str, bool], conclusion_holds: bool | None,
                    skipped_reason: str | None = None) -> Verdict:
-    """The verdict of DESIGN.md from the evaluated assumptions and conclusion."""
+    """The verdict (ARCHITECTURE.md, "Contracts") from the evaluated assumptions and conclusion."""
     if skipped_reason is not None:
         return "skipped"
     if conclusion_holds is None:

@@ -1,4 +1,4 @@
-"""Batches of single-agent histories and the model's standard float encoding (DESIGN.md).
+"""Batches of single-agent histories and the model's standard float encoding (ARCHITECTURE.md, "Contracts").
 
 A `HistoryBatch` holds B agent histories tau_i: the agent ids, right-padded action and
 observation index tensors (padding is -1), the number of observations in each history,
@@ -70,7 +70,7 @@ class HistoryEncoding:
 
 @dataclass(frozen=True, eq=False)
 class HistoryBatch:
-    """B single-agent histories of one model (DESIGN.md, "Core objects").
+    """B single-agent histories of one model (ARCHITECTURE.md, "Contracts").
 
     Attributes:
         agents: ``[B]`` agent ids.

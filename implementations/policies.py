@@ -1,7 +1,7 @@
 """Behaviour policies that generate data.
 
 Individual posteriors p(s | tau_i) depend on the behaviour policy of the *other* agents;
-joint posteriors given a joint history do not (DESIGN.md). Two kinds exist:
+joint posteriors given a joint history do not (ARCHITECTURE.md, "Contracts"). Two kinds exist:
 
 * `StationaryPolicy`: each agent draws its action from a fixed distribution pi_i(a_i),
   independently of its history and of the other agents (uniform random by default).

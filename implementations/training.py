@@ -22,7 +22,7 @@ stderr is not a terminal or when ``CI`` is set), on the GPU when one is availabl
 Layers: `fit_denoiser` is the optimisation loop on feature/state tensors; `train_on_features`
 builds the network, draws the fixed validation noise and runs the loop for any (features,
 state) pairs, with an optional reference MSE on the validation set (the Bayes MSE here;
-None where no exact denoiser exists, as for the SMACv2-like data of `decdiff.smax`);
+None where no exact denoiser exists, as for the SMACv2-like data of `decdiff.implementations.smax`);
 `train_denoiser` samples the pairs of a tabular model and passes the exact denoiser's MSE.
 """
 
@@ -34,20 +34,27 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
-from tqdm import tqdm
-
-from decdiff.errors import InputError
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.denoisers.mlp import MLPDenoiser, make_denoiser
 from decdiff.implementations.dynamics.threads import intra_op_threads
-from decdiff.implementations.histories import HistoryBatch, HistoryEncoding, agent_histories
+from decdiff.implementations.histories import (
+    HistoryBatch,
+    HistoryEncoding,
+    agent_histories,
+)
 from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.policies import Policy
 from decdiff.implementations.sampling import sample_trajectories
+from tqdm import tqdm
+
+from decdiff.errors import InputError, require_positive_integers
+
+#: The training settings a Table 1 column varies (the sensor-grid and the SMACv2-like experiments alike).
+SIZE_FACTORS = ("width", "samples", "history_length")
 
 
 @dataclass(frozen=True)
@@ -89,13 +96,15 @@ class TrainingConfig:
     device: str | None = None
     threads: int | None = None
 
+    def varied(self, factor: str, value: object) -> TrainingConfig:
+        """This configuration with one of the Table 1 size factors (`SIZE_FACTORS`) set to `value`."""
+        if factor not in SIZE_FACTORS:
+            raise InputError(f"not a size factor of the training (known: {', '.join(SIZE_FACTORS)})", field=factor)
+        return replace(self, **{factor: int(value)})       # type: ignore[call-overload]
+
     def validate(self) -> None:
-        positive = {"history_length": self.history_length, "samples": self.samples, "epochs": self.epochs,
-                    "width": self.width, "depth": self.depth, "batch_size": self.batch_size,
-                    "patience": self.patience}
-        for name, value in positive.items():
-            if int(value) < 1:
-                raise InputError(f"must be a positive integer, got {value}", field=name)
+        require_positive_integers({name: getattr(self, name) for name in
+                                   ("history_length", "samples", "epochs", "width", "depth", "batch_size", "patience")})
         if not (self.sigma > 0 and math.isfinite(self.sigma)):
             raise InputError(f"must be positive, got {self.sigma}", field="sigma")
         if not 0 < self.validation_fraction < 1:

@@ -26,7 +26,7 @@ from decdiff.implementations.analysis.jacobian_rank import (
 from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
 from decdiff.properties.theorem5 import describe_pair, fixed_point_samples
-from decdiff.registry import register_check
+from decdiff.checking.registry import register_check
 from decdiff.results import CheckResult
 from decdiff.tolerances import COROLLARY5_1_RELATIVE, JACOBIAN_SYMMETRY_RELATIVE, STABILITY_MARGIN
 

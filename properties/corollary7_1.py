@@ -36,7 +36,7 @@ from decdiff.properties.theorem7 import (
     local_assumptions,
     worst_accepted_excess,
 )
-from decdiff.registry import register_check
+from decdiff.checking.registry import register_check
 from decdiff.results import CheckResult
 from decdiff.tolerances import COMPOSITE_DISTANCE
 

@@ -26,7 +26,7 @@ from decdiff.implementations.analysis.jacobian_rank import numerical_rank, rank_
 from decdiff.implementations.analysis.surrogate import epsilon_sweep, jacobian_distances, local_sets, span_dimension
 from decdiff.properties.context import CheckContext
 from decdiff.properties.theorem5 import fixed_point_samples
-from decdiff.registry import register_check
+from decdiff.checking.registry import register_check
 from decdiff.results import CheckResult
 from decdiff.tolerances import CONFIDENCE_LEVEL, FIXED_POINT_RESIDUAL, JACOBIAN_RANK_RELATIVE, JACOBIAN_RANK_SWEEP
 

@@ -35,7 +35,7 @@ from decdiff.properties.composite_common import (
 )
 from decdiff.properties.context import CheckContext
 from decdiff.properties.theorem7 import ALL_AGENTS, acceptance, co_assumptions, composite_subject
-from decdiff.registry import register_check
+from decdiff.checking.registry import register_check
 from decdiff.results import CheckResult
 from decdiff.tolerances import COMPOSITE_DISTANCE
 

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
 from hypothesis.strategies import SearchStrategy
 
-from decdiff.hypothesis_profiles import seed_only_generation
+from decdiff.properties.hypothesis_profiles import seed_only_generation
 from decdiff.implementations.model_facts import (
     joint_history_co,
     observations_factored,
@@ -102,7 +102,7 @@ def check_outcome(check_id: str, dropped: str, sigma: float = DEFAULT_SIGMA) -> 
     `decdiff verify` line uses): in scope where a result finds `dropped` false and every other
     assumption true; failing where such a result's conclusion is false; the smallest margin of those."""
     from decdiff.implementations.denoisers.exact import ExactDenoiser
-    from decdiff.registry import check_denoiser
+    from decdiff.checking.registry import check_denoiser
 
     def outcome(model: DecPOMDP, history_length: int) -> Outcome:
         results = check_denoiser(ExactDenoiser(model), model, sigma=sigma, history_length=history_length,

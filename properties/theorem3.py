@@ -21,7 +21,7 @@ from decdiff.properties.common import describe_joint_history, state_set, target_
 from decdiff.properties.context import CheckContext
 from decdiff.properties.fixed_point_sets import tolerance_record
 from decdiff.properties.shared_fixed_points import all_shared_fixed_points, describe_intersection
-from decdiff.registry import register_check
+from decdiff.checking.registry import register_check
 from decdiff.results import CheckResult
 
 

@@ -23,7 +23,7 @@ from decdiff.properties.fixed_point_sets import tolerance_record
 from decdiff.properties.posterior_recovery import RECOVERY_STARTS, recovery_result
 from decdiff.properties.shared_fixed_points import all_shared_fixed_points, describe_intersection
 from decdiff.properties.theorem3 import support_counterexample
-from decdiff.registry import register_check
+from decdiff.checking.registry import register_check
 from decdiff.results import CheckResult
 
 

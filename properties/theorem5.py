@@ -24,7 +24,7 @@ from decdiff.implementations.analysis.jacobian_rank import fixed_point_shift
 from decdiff.implementations.analysis.samples import SampledFixedPoints, sampled_fixed_points
 from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
-from decdiff.registry import register_check
+from decdiff.checking.registry import register_check
 from decdiff.results import CheckResult
 from decdiff.tolerances import (
     FIXED_POINT_RESIDUAL,

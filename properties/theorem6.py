@@ -25,7 +25,7 @@ from decdiff.implementations.analysis.surrogate import EPSILON_QUANTILES, surrog
 from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
 from decdiff.properties.theorem5 import describe_pair, fixed_point_samples
-from decdiff.registry import register_check
+from decdiff.checking.registry import register_check
 from decdiff.results import CheckResult
 from decdiff.tolerances import FIXED_POINT_RESIDUAL
 

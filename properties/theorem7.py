@@ -42,7 +42,7 @@ from decdiff.properties.composite_common import (
 )
 from decdiff.properties.context import CheckContext
 from decdiff.properties.fixed_point_sets import deviation_tolerance
-from decdiff.registry import register_check
+from decdiff.checking.registry import register_check
 from decdiff.results import CheckResult
 from decdiff.tolerances import COMPOSITE_DISTANCE
 

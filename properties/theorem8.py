@@ -52,7 +52,7 @@ from decdiff.properties.theorem7 import (
     composite_subject,
     local_assumptions,
 )
-from decdiff.registry import register_check
+from decdiff.checking.registry import register_check
 from decdiff.results import CheckResult
 from decdiff.tolerances import COMPOSITE_DISTANCE, CONFIDENCE_LEVEL, FLOW_STEP
 

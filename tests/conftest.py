@@ -1,4 +1,4 @@
-"""Hypothesis profiles `ci` (default), `dev`, `thorough`, registered in `decdiff.hypothesis_profiles`.
+"""Hypothesis profiles `ci` (default), `dev`, `thorough`, registered in `decdiff.properties.hypothesis_profiles`.
 
 Select one with ``HYPOTHESIS_PROFILE=thorough pytest``. Every test runs inside
 `seed_only_generation`, so a property test draws the same examples whether it runs alone or
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from decdiff.hypothesis_profiles import load_profile, seed_only_generation
+from decdiff.properties.hypothesis_profiles import load_profile, seed_only_generation
 
 load_profile()
 

@@ -59,7 +59,7 @@ def test_reproduce_line_carries_a_non_default_budget(capsys):
     from decdiff.implementations.denoisers.exact import ExactDenoiser
     from decdiff.implementations.models.registry import load_model
     from decdiff.properties.context import Budget
-    from decdiff.registry import check_denoiser
+    from decdiff.checking.registry import check_denoiser
 
     model = load_model("sensor-ring-noisy")
     (result,) = check_denoiser(ExactDenoiser(model), model, sigma=0.3, history_length=2, label="exact",

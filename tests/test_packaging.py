@@ -1,4 +1,4 @@
-"""The package layout of DESIGN.md: three folders mapped into the one import package."""
+"""The package layout of ARCHITECTURE.md: three folders mapped into the one import package."""
 
 from __future__ import annotations
 

@@ -25,11 +25,11 @@ from typing import Any
 
 import torch
 
+from decdiff.checking.registry import run_checks, summarise
 from decdiff.claims import CLAIMS
 from decdiff.implementations.denoisers.loading import load_denoiser
 from decdiff.implementations.models.registry import load_model
 from decdiff.properties.context import Budget, CheckContext
-from decdiff.registry import run_checks, summarise
 from decdiff.report.schema import SCHEMA_VERSION
 from decdiff.report.suites import Suite, VerifyRun
 from decdiff.report.training import TrainSpec, load_trained, train_all
@@ -213,7 +213,7 @@ def build_report(suite: Suite, *, seed: int, out_dir: Path,
     from decdiff.theory.registry import all_derivations
 
     if suite.smax is not None:                   # fail before hours of work, not after
-        from decdiff.smax import require_smax
+        from decdiff.implementations.smax import require_smax
 
         require_smax()
     derivations = all_derivations()
@@ -247,7 +247,7 @@ def build_report(suite: Suite, *, seed: int, out_dir: Path,
                 counterexamples.append(_counterexample(scenario, out_dir, seed))
         mutation = None
         if suite.mutation:
-            from decdiff.mutation import mutation_table
+            from decdiff.checking.mutation import mutation_table
 
             with steps.step("mutation table: every check on deliberately broken denoisers and models"):
                 mutation = mutation_table(seed=seed).to_json()

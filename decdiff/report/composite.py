@@ -34,16 +34,20 @@ import numpy as np
 import torch
 
 from decdiff.implementations.denoisers.exact import ExactDenoiser
-from decdiff.implementations.dynamics.flows import ConditionedDenoiser, composite_flow, fixed_sigma_flow
+from decdiff.implementations.dynamics.flows import (
+    ConditionedDenoiser,
+    composite_flow,
+    fixed_sigma_flow,
+)
 from decdiff.implementations.histories import HistoryBatch
 from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.training import PairData, sample_pairs, split_pairs
 from decdiff.properties.trained_reference import HELD_OUT_OFFSET
-from decdiff.results import CheckResult
 from decdiff.report.data import rounded
 from decdiff.report.seed_stats import across_seeds, every_column
 from decdiff.report.suites import GridExperiments
 from decdiff.report.training import TrainSpec, summary
+from decdiff.results import CheckResult
 from decdiff.tolerances import CONFIDENCE_LEVEL
 
 #: The id of Table 1's check "composite > individual in every column".

@@ -16,7 +16,6 @@ from markupsafe import Markup
 
 from decdiff.report.build import executed_checks
 from decdiff.report.figures import TABLE1_CLAIMS, Rendered, table1_rows
-from decdiff.report.timings import TIMINGS_LINK
 from decdiff.report.markdown import (
     READ_ME,
     mutation_caption,
@@ -26,6 +25,7 @@ from decdiff.report.markdown import (
     table1_caption,
     trained_rows,
 )
+from decdiff.report.timings import TIMINGS_LINK
 
 _TEMPLATE = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

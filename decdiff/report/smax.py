@@ -1,6 +1,6 @@
 """The report section "SMACv2-like (JaxMARL SMAX)": Table 1 and Fig. 2(g.2) analogues (issue 10).
 
-Data (`decdiff.smax`): per environment variant (race, sight range) the project's MAPPO is
+Data (`decdiff.implementations.smax`): per environment variant (race, sight range) the project's MAPPO is
 trained (seed = the report's seed) and run to collect (local history, normalised state)
 pairs; every Table 1 configuration is trained with every seed of ``seeds`` (seed k: the
 training rollout has seed k, the held-out rollout seed k + HELD_OUT_OFFSET, the network
@@ -17,14 +17,14 @@ and its batches seed k).
   seeds (`decdiff.report.seed_stats`), and "composite > individual in every column" is the
   check `decdiff.report.composite.table1_check` over every column and both splits.
 * **Fig. 2(g.2)** on the zerg-like variant: ||D_phi|| against rank(J_+) with R_hat lines
-  (`decdiff.smax.analysis`) for ``fig2_pairs`` held-out agent histories, with the history
+  (`decdiff.report.smax_analysis`) for ``fig2_pairs`` held-out agent histories, with the history
   length ``fig2_history_length`` (its Table 1 denoiser of the first seed): an epsilon-local
   set needs more than |tau| + 1 distinct samples for a non-degenerate R_hat (PAPER.md §6.10),
   and |tau| = 5 + 137 H grows with H.
 
 There is no exact denoiser for SMAX: training records carry no Bayes MSE (None). The
 paper's own SMACv2 numbers (PAPER.md §5.4) are included for reference only, next to the
-differences between SMAX and SMACv2 (`decdiff.smax.settings.DIFFERENCES_FROM_SMACV2`).
+differences between SMAX and SMACv2 (`decdiff.implementations.smax.settings.DIFFERENCES_FROM_SMACV2`).
 The JSON is deterministic for a seed and holds no timings; everything runs on the CPU with
 one torch thread (as `decdiff.report.build` does; with MKL, batched LU solves of singular
 matrices, which Newton's method meets on the augmented fixed-point map, were seen to fail
@@ -45,22 +45,26 @@ import torch
 
 from decdiff.errors import InputError
 from decdiff.implementations.dynamics.threads import intra_op_threads
-from decdiff.implementations.training import TrainingConfig
+from decdiff.implementations.smax import LABEL, require_smax
+from decdiff.implementations.smax.settings import (
+    DIFFERENCES_FROM_SMACV2,
+    SCENARIO,
+    EnvSettings,
+    MappoConfig,
+)
+from decdiff.implementations.training import SIZE_FACTORS, TrainingConfig
 from decdiff.properties.trained_reference import HELD_OUT_OFFSET
 from decdiff.report.composite import denoising_errors, seed_difference, table1_check
 from decdiff.report.data import rounded
 from decdiff.report.deviations import FIG2_EPSILON_QUANTILES
-from decdiff.report.figures import Rendered, table1_rows
+from decdiff.report.figures import table1_rows
 from decdiff.report.training import summary
 from decdiff.results import CheckResult
-from decdiff.smax import LABEL, require_smax
-from decdiff.smax.settings import DIFFERENCES_FROM_SMACV2, SCENARIO, EnvSettings, MappoConfig
 from decdiff.tolerances import CONFIDENCE_LEVEL
 
 Progress = Callable[[str], None]
 
 #: Table 1 factors: those of the training configuration and those of the environment.
-TRAINING_FACTORS = ("width", "samples", "history_length")
 ENV_FACTORS = ("sight_range", "race")
 
 
@@ -74,7 +78,7 @@ class SmaxExperiments:
         base_env: the base environment variant (zerg-like, sight range 9: the paper's default).
         base: the base denoiser training; ``samples`` counts joint samples (each gives one pair
             per agent) and ``history_length`` is H.
-        table: Table 1 columns, (factor, values) with factor in TRAINING_FACTORS + ENV_FACTORS.
+        table: Table 1 columns, (factor, values) with factor in SIZE_FACTORS + ENV_FACTORS.
         seeds: training seeds of every Table 1 configuration.
         rollout_envs, rollout_steps: environments and steps of one rollout chunk.
         psnr_samples: joint samples per Table 1 cell (train and test each) and seed.
@@ -101,13 +105,13 @@ class SmaxExperiments:
     def variant(self, factor: str, value: object, seed: int) -> tuple[EnvSettings, TrainingConfig]:
         """A Table 1 configuration: the base with one factor set to `value`, trained with `seed`."""
         env, config = self.base_env, replace(self.base, seed=int(seed))
-        if factor in TRAINING_FACTORS:
-            return env, replace(config, **{factor: int(value)})
+        if factor in SIZE_FACTORS:
+            return env, config.varied(factor, value)
         if factor == "sight_range":
             return replace(env, sight_range=float(value)), config
         if factor == "race":
             return replace(env, race=str(value)), config
-        raise InputError(f"unknown Table 1 factor (known: {', '.join(TRAINING_FACTORS + ENV_FACTORS)})",
+        raise InputError(f"unknown Table 1 factor (known: {', '.join(SIZE_FACTORS + ENV_FACTORS)})",
                          field=factor)
 
     def to_json(self) -> dict[str, Any]:
@@ -176,7 +180,7 @@ class _Section:
     """The section's experiments with every policy, rollout, denoiser and error computed once."""
 
     def __init__(self, config: SmaxExperiments, seed: int, cache_dir: Path, progress: Progress) -> None:
-        from decdiff.smax import collect, denoisers, env
+        from decdiff.implementations.smax import collect, denoisers, env
 
         self.collect, self.denoisers, self.env = collect, denoisers, env
         self.config, self.seed, self.cache_dir, self.progress = config, seed, Path(cache_dir), progress
@@ -279,7 +283,7 @@ class _Section:
 
     # ----- Fig. 2(g.2) -------------------------------------------------------------------------------
     def fig2(self) -> dict[str, Any]:
-        from decdiff.smax.analysis import rank_deviation_data
+        from decdiff.report.smax_analysis import rank_deviation_data
 
         env, config = self.config.variant("history_length", self.config.fig2_history_length, self.config.seeds[0])
         net, record, _ = self.denoiser(env, config)
@@ -342,51 +346,3 @@ def paper_reference_rows() -> tuple[list[str], list[list[str]]]:
 def smax_table_rows(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of the SMACv2-like Table 1 (the sensor-grid Table 1's layout)."""
     return table1_rows(data["table1"])
-
-
-def smax_figures(data: dict[str, Any]) -> list[Rendered]:
-    """Fig. 2(g.2) and the per-column PSNR differences of the SMACv2-like section."""
-    import matplotlib.pyplot as plt
-
-    from decdiff.report.figures import _png
-
-    fig2, table = data["fig2_g2"], data["table1"]
-    fig, (ax_g, ax_t) = plt.subplots(1, 2, figsize=(13, 4.6))
-    ranks = np.asarray(fig2["ranks"], dtype=float)
-    jitter = np.random.default_rng(0).uniform(-0.15, 0.15, ranks.size)         # display only, fixed
-    ax_g.scatter(ranks + jitter, fig2["deviation_norms"], s=10, alpha=0.6, color="#2166ac", label="fixed point")
-    for line, style in zip(fig2["r_hat"], ("--", ":")):
-        if line["mean_R_hat"] is not None:
-            ax_g.axhline(line["mean_R_hat"], linestyle=style, color="#b2182b",
-                         label=f"mean R-hat, eps = {line['epsilon']:.3g} (quantile {line['quantile']:g})")
-    ax_g.set_xlabel(f"rank of J_+ (at most {fig2['max_possible_rank']})")
-    ax_g.set_ylabel("||D_phi||_2")
-    ax_g.set_title(f"(g.2) {fig2['label']}, H = {fig2['training']['history_length']}", fontsize=8)
-    ax_g.legend(fontsize=7)
-    labels = [f"{c['factor']}={c['value']}" for c in table["columns"]]
-    x = np.arange(len(labels))
-    for offset, split, color in ((-0.15, "train", "#2166ac"), (0.15, "test", "#b2182b")):
-        cells = [c[split] for c in table["columns"]]
-        mean = np.asarray([c["difference"] for c in cells], dtype=float)
-        low = np.asarray([np.nan if c["ci"] is None else c["ci"][0] for c in cells], dtype=float)
-        high = np.asarray([np.nan if c["ci"] is None else c["ci"][1] for c in cells], dtype=float)
-        ax_t.errorbar(x + offset, mean, yerr=[mean - low, high - mean], fmt="o", color=color, capsize=3,
-                      label=f"{split} (interval across seeds)")
-    ax_t.axhline(0.0, color="#555555", linewidth=0.8)
-    ax_t.set_xticks(x, labels, rotation=45, ha="right", fontsize=7)
-    ax_t.set_ylabel("PSNR composite - individual (dB)")
-    ax_t.set_title(f"Table 1 columns: composite > individual in every column: {table['every_column']}", fontsize=8)
-    ax_t.legend(fontsize=7)
-    fig.suptitle(f"{LABEL}: sigma = {table['sigma']:g}, {table['denoising_steps']} denoising steps", fontsize=10)
-    fig.tight_layout()
-    rho = fig2["spearman"]
-    lines = "; ".join(f"quantile {line['quantile']:g}: {line['degenerate_sets']} of {line['anchors']} sets "
-                      f"degenerate, mean R-hat {line['mean_R_hat']}, fraction ||D|| < R-hat "
-                      f"{line['fraction_bounded_norm']}" for line in fig2["r_hat"])
-    caption = (f"Left: ||D_phi|| against rank(J_+) for {fig2['converged']} of {fig2['pairs']} held-out agent "
-               f"histories ({fig2['feature_dim']} features; ranks jittered for display); Spearman rho "
-               f"{rho['rho']} {rho['ci']} ({rho['verdict']}); R-hat {lines}. Right: per Table 1 column, the "
-               f"mean over seeds {table['seeds']} of the PSNR difference composite - individual with its "
-               f"{table['confidence']:.0%} Student-t interval. Not SMACv2: see the listed differences.")
-    return [Rendered("smax", f"{LABEL}: Fig. 2(g.2) and Table 1 analogues", caption, _png(fig),
-                     ("Finding 3", "Theorem 6", "Theorem 8"))]

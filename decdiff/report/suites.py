@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from decdiff.bench import ScalingSize
 from decdiff.implementations.training import TrainingConfig
 from decdiff.report.training import TrainSpec
 
@@ -109,9 +108,8 @@ class GridExperiments:
         """A Table 1 configuration: the composite base with one factor set to `value`, trained with `seed`."""
         if factor == "miss":
             return self.composite_spec(miss=float(value), seed=seed)
-        if factor in ("width", "samples", "history_length"):
-            return self.composite_spec(**{factor: int(value), "seed": seed})
-        raise ValueError(f"unknown Table 1 factor {factor!r}")
+        spec = self.composite_spec(seed=seed)
+        return TrainSpec(spec.model, spec.config.varied(factor, value))
 
     def train_specs(self) -> list[TrainSpec]:
         specs = [self.spec(), self.composite_spec()]
@@ -126,7 +124,7 @@ class GridExperiments:
 class Suite:
     """A report's contents; ``jobs`` worker processes train the denoisers; ``smax`` names a configuration of
     `decdiff.report.smax.SMAX_CONFIGS` for the SMACv2-like section (needs the ``decdiff[smax]`` extra);
-    ``scaling`` a plan of `decdiff.bench.SCALING_PLANS`, measured after the report into timings.md."""
+    ``scaling`` the name of a plan of `decdiff.bench.scaling.SCALING_PLANS`, measured after the report into timings.md."""
 
     name: str
     description: str
@@ -138,7 +136,7 @@ class Suite:
     derivations: bool = True
     mutation: bool = False
     smax: str | None = None
-    scaling: ScalingSize | None = None
+    scaling: str | None = None
 
     def train_specs(self) -> list[TrainSpec]:
         """Every distinct trained denoiser the suite needs, in a fixed order."""

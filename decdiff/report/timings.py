@@ -3,14 +3,15 @@
 Timings vary from run to run and with the machine's load, so they never enter report.json,
 report.md or report.html (which are the same for the same suite and seed); the report links
 here instead. `write_timings` writes ``timings.json`` (seconds per step), and, when the
-suite measures scaling (issue 9, item 2), ``scaling.json`` and ``scaling.png`` (one log-log
-panel per axis, `decdiff.report.scaling.plot_scaling`); ``timings.md`` shows them all: the
+suite measures scaling (`decdiff.bench.scaling.scaling_data`), ``scaling.json`` and ``scaling.png`` (one log-log
+panel per axis, `plot_scaling`); ``timings.md`` shows them all: the
 step table, the scaling table with each fitted exponent k of t ~ c n^k, and the plot.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,6 @@ def render_timings(timings: dict[str, float], scaling: dict[str, Any] | None, su
 def write_timings(out_dir: Path, timings: dict[str, float], scaling: dict[str, Any] | None, suite: str) -> None:
     """Write timings.json, timings.md and, with `scaling`, scaling.json and scaling.png into `out_dir`
     (stale scaling files of an earlier run are removed when this run measured none)."""
-    from decdiff.report.scaling import plot_scaling
 
     out_dir = Path(out_dir)
     (out_dir / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
@@ -62,3 +62,37 @@ def write_timings(out_dir: Path, timings: dict[str, float], scaling: dict[str, A
         (out_dir / "scaling.json").write_text(json.dumps(scaling, indent=1) + "\n")
         plot_scaling(scaling, out_dir / "scaling.png")
     (out_dir / "timings.md").write_text(render_timings(timings, scaling, suite))
+
+
+def plot_scaling(data: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Write a PNG of `scaling_data`'s output: one log-log panel per axis, seconds against size,
+    one line per stage labelled with its fitted exponent; returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
+
+    from decdiff.report.figures import DPI
+
+    axes_names = list(dict.fromkeys(s["axis"] for s in data["series"]))
+    fig, axes = plt.subplots(1, len(axes_names), figsize=(4.6 * len(axes_names), 4.0), squeeze=False)
+    for ax, axis in zip(axes[0], axes_names):
+        series = [s for s in data["series"] if s["axis"] == axis]
+        for s in series:
+            ax.loglog(s["sizes"], s["seconds"], marker="o", label=f"{s['stage']} (k = {s['exponent']:.2f})")
+        sizes = sorted({n for s in series for n in s["sizes"]})
+        ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(axis)
+        ax.set_ylabel("seconds")
+        ax.set_title(f"cost against {axis}", fontsize=9)
+        ax.legend(fontsize=8)
+    load = ", ".join(f"{x:.1f}" for x in data["load_average"])
+    fig.suptitle(f"Scaling ({data['size']} size, {data['threads']} threads, load average {load}); "
+                 "k: fitted exponent of t ~ c n^k", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+    plt.close(fig)
+    return path

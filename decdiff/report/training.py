@@ -75,7 +75,10 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
 
 def ensure_trained(spec: TrainSpec, out_dir: Path) -> tuple[dict[str, Any], bool]:
     """Train `spec` unless its checkpoint is cached; returns (record summary, whether it was trained now)."""
-    from decdiff.implementations.denoisers.checkpoints import model_fields, save_checkpoint
+    from decdiff.implementations.denoisers.checkpoints import (
+        model_fields,
+        save_checkpoint,
+    )
     from decdiff.implementations.models.registry import load_model
     from decdiff.implementations.training import train_denoiser
 

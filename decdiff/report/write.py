@@ -7,6 +7,7 @@ The JSON is written first; figures, Markdown and HTML are rendered from it alone
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,6 @@ from decdiff.report.build import Progress, build_report
 from decdiff.report.figures import render_figures
 from decdiff.report.html import render_html
 from decdiff.report.markdown import render_markdown
-from decdiff.report.scaling import scaling_data
 from decdiff.report.schema import validate_report
 from decdiff.report.suites import SUITES, Suite
 from decdiff.report.timings import write_timings
@@ -37,17 +37,19 @@ def write_files(report: dict[str, Any], out_dir: Path) -> None:
     (out_dir / "report.html").write_text(render_html(report, figures))
 
 
-def write_report(suite: str | Suite, *, seed: int, out_dir: Path, progress: Progress) -> dict[str, Any]:
-    """Build, validate and write the report of `suite` (a name or a `Suite`), then, when the suite asks for
-    it, measure how costs grow (after the report, so it does not share the machine with it); return the
-    report object."""
+def write_report(suite: str | Suite, *, seed: int, out_dir: Path, progress: Progress,
+                 measure_scaling: Callable[[str, int], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Build, validate and write the report of `suite` (a name or a `Suite`), then, when the suite names a
+    scaling plan and `measure_scaling` is given (``measure_scaling(plan, seed)``, e.g.
+    `decdiff.bench.scaling.scaling_data`), measure how costs grow (after the report, so it does not share
+    the machine with it); return the report object."""
     suite = SUITES[suite] if isinstance(suite, str) else suite
     out_dir.mkdir(parents=True, exist_ok=True)
     report, timings = build_report(suite, seed=seed, out_dir=out_dir, progress=progress)
     write_files(report, out_dir)
     scaling = None
-    if suite.scaling is not None:
+    if suite.scaling is not None and measure_scaling is not None:
         progress(f"scaling ({suite.scaling} plan): how the cost of posteriors, fixed points and checks grows")
-        scaling = scaling_data(suite.scaling, seed=seed)
+        scaling = measure_scaling(suite.scaling, seed)
     write_timings(out_dir, timings, scaling, suite.name)
     return report

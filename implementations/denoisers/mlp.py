@@ -101,7 +101,7 @@ class MLPDenoiser(nn.Module):
             shorter histories).
         sigma: the training noise level for the noise-blind variant, None for the
             noise-conditional one (the protocol's attribute).
-        capabilities: what the checks may assume (see `decdiff.registry`).
+        capabilities: what the checks may assume (see `decdiff.checking.registry`).
     """
 
     capabilities = frozenset({"trained", "continuous_history", "differentiable"})

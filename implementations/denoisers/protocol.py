@@ -1,4 +1,4 @@
-"""The `Denoiser` protocol (DESIGN.md), variance-exploding convention y = s + sigma z.
+"""The `Denoiser` protocol (ARCHITECTURE.md, "Contracts"), variance-exploding convention y = s + sigma z.
 
 A denoiser maps a batch of histories, noisy states ``y [B, d]`` and noise levels
 ``sigma [B]`` to estimates of the clean state ``[B, d]``. A noise-blind denoiser (the

@@ -1,6 +1,6 @@
 """The tabular Dec-POMDP: spaces, transition and observation models, state embedding.
 
-Conventions (DESIGN.md):
+Conventions (ARCHITECTURE.md, "Contracts"):
 
 * Joint indices put the **last agent fastest** (C order, as in `.dpomdp` files):
   ``ja = ravel_multi_index((a_1, ..., a_n), (|A_1|, ..., |A_n|))``.
@@ -272,7 +272,7 @@ def one_hot_embedding(n_states: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class DecPOMDP:
-    """A finite Dec-POMDP with a state embedding (DESIGN.md, "Core objects").
+    """A finite Dec-POMDP with a state embedding (ARCHITECTURE.md, "Contracts").
 
     Attributes:
         name: the model's spec (a built-in name with parameters, or a file path).

@@ -1,4 +1,4 @@
-"""Sensor-network Dec-POMDPs (DESIGN.md, "Sensor networks"; the paper's Fig. 1 and Sections 3-5).
+"""Sensor-network Dec-POMDPs (ARCHITECTURE.md, "Contracts"; the paper's Fig. 1 and Sections 3-5).
 
 Areas hold K indistinguishable targets in distinct areas; a state is the set of occupied
 areas, embedded multi-hot in R^{#areas} (one-hot when K = 1). Each agent (sensor)

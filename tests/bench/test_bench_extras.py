@@ -13,21 +13,20 @@ import sys
 import numpy as np
 import pytest
 import torch
+from decdiff.implementations.dynamics.flows import MixtureMap
 
-from decdiff import bench
-from decdiff.bench import (
-    BenchFigure,
-    EndToEnd,
+from decdiff.bench import discovery, end_to_end, scaling
+from decdiff.bench.discovery import bench_trained_fixed_points, compare_discovery
+from decdiff.bench.end_to_end import EndToEnd, bench_end_to_end
+from decdiff.bench.figures import BenchFigure
+from decdiff.bench.scaling import (
     ScalingPlan,
-    bench_end_to_end,
     bench_scaling,
-    bench_trained_fixed_points,
-    compare_discovery,
     fitted_exponent,
+    scaling_data,
 )
 from decdiff.cli import main
-from decdiff.implementations.dynamics.flows import MixtureMap
-from decdiff.report.scaling import plot_scaling, scaling_data
+from decdiff.report.timings import plot_scaling
 
 
 def test_discovery_comparison_counts_every_method_on_a_two_state_mixture():
@@ -83,7 +82,7 @@ def test_end_to_end_misses_its_goal_when_the_command_fails_or_is_too_slow():
 
 
 def test_end_to_end_commands_name_the_quick_report_and_the_test_run():
-    commands = {c.name: c for c in bench.end_to_end_commands()}
+    commands = {c.name: c for c in end_to_end.end_to_end_commands()}
     report = commands["quick report (cold cache)"]
     assert report.goal_s == 300 and "{tmp}" in report.argv and report.argv[-4:-1] == ("--suite", "quick", "--out")
     tests = commands["default test run"]                 # this checkout has its tests
@@ -91,7 +90,7 @@ def test_end_to_end_commands_name_the_quick_report_and_the_test_run():
 
 
 def test_bench_command_runs_only_end_to_end_and_writes_it(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(bench, "end_to_end_commands",
+    monkeypatch.setattr(end_to_end, "end_to_end_commands",
                         lambda: [EndToEnd("tiny", (sys.executable, "-c", "pass"), 60.0)])
     out = tmp_path / "bench.json"
     assert main(["bench", "--only", "--end-to-end", "--json", str(out)]) == 0
@@ -106,7 +105,7 @@ TINY_PLAN = ScalingPlan(axes={"states": [(36, "sensor-grid:3x3:targets=2", 1), (
 
 
 def test_scaling_measures_every_stage_on_every_axis_with_its_exponent(monkeypatch):
-    monkeypatch.setitem(bench.SCALING_PLANS, "quick", TINY_PLAN)
+    monkeypatch.setitem(scaling.SCALING_PLANS, "quick", TINY_PLAN)
     series = bench_scaling("quick", stages=("posteriors", "fixed points"))
     assert [(s.stage, s.axis) for s in series] == [("posteriors", "states"), ("fixed points", "states")]
     for s in series:
@@ -116,8 +115,8 @@ def test_scaling_measures_every_stage_on_every_axis_with_its_exponent(monkeypatc
 
 
 def test_scaling_data_is_json_and_plots_one_panel_per_axis(monkeypatch, tmp_path):
-    monkeypatch.setitem(bench.SCALING_PLANS, "quick", TINY_PLAN)
-    monkeypatch.setattr(bench, "SCALING_STAGES", {"posteriors": bench.SCALING_STAGES["posteriors"]})
+    monkeypatch.setitem(scaling.SCALING_PLANS, "quick", TINY_PLAN)
+    monkeypatch.setattr(scaling, "SCALING_STAGES", {"posteriors": scaling.SCALING_STAGES["posteriors"]})
     data = json.loads(json.dumps(scaling_data("quick", seed=1)))
     assert data["size"] == "quick" and data["seed"] == 1 and len(data["load_average"]) == 2
     assert [(s["stage"], s["axis"]) for s in data["series"]] == [("posteriors", "states")]
@@ -142,8 +141,8 @@ def test_bench_figure_line_states_the_goal():
 
 def test_near_critical_sigma_is_below_the_smallest_sigma_c():
     """The exact benchmark's second noise level lies just below a bifurcation (spectral radius near 1)."""
-    figure = bench.bench_fixed_points(n_starts=32, max_steps=50_000)
+    figure = discovery.bench_fixed_points(n_starts=32, max_steps=50_000)
     near = figure.details["near critical"]
-    assert near["sigma"] == pytest.approx(figure.details["smallest sigma_c"] * (1 - bench.NEAR_CRITICAL))
+    assert near["sigma"] == pytest.approx(figure.details["smallest sigma_c"] * (1 - discovery.NEAR_CRITICAL))
     assert near["largest stable spectral radius"] > 0.9 > figure.details["largest stable spectral radius"]
     assert np.isfinite(figure.ratio) and figure.name == "fixed-point discovery, exact (sigma 0.3)"

@@ -1,4 +1,4 @@
-"""Baselines on margins: which differences `decdiff.baseline.compare` calls regressions."""
+"""Baselines on margins: which differences `decdiff.checking.baseline.compare` calls regressions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from decdiff.baseline import compare, make_baseline, read_baseline, result_keys, write_baseline
+from decdiff.checking.baseline import compare, make_baseline, read_baseline, result_keys, write_baseline
 from decdiff.errors import InputError
 from decdiff.results import CheckResult
 from decdiff.tolerances import BASELINE_MARGIN_ROUND_OFF, baseline_margin_tolerance

@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-from decdiff.registry import all_checks
+from decdiff.checking.registry import all_checks
 from decdiff.testing import check_cases, parametrize_with_checks
 
 USER_TESTS = '''
@@ -82,9 +82,9 @@ def user_suite(tmp_path_factory):
 
 
 def test_pytest_loads_the_plugin_through_its_pytest11_entry_point(pytestconfig):
-    import decdiff.pytest_plugin
+    import decdiff.checking.pytest_plugin
 
-    assert pytestconfig.pluginmanager.get_plugin("decdiff") is decdiff.pytest_plugin
+    assert pytestconfig.pluginmanager.get_plugin("decdiff") is decdiff.checking.pytest_plugin
     assert pytestconfig.getoption("--decdiff-seed") is None
 
 

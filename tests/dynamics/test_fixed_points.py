@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from decdiff.bench import CountingMap
+from decdiff.bench.discovery import CountingMap
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.dynamics.continuation import continuation_sigma_c
 from decdiff.implementations.dynamics.fixed_points import draw_starts, find_fixed_points, fixed_points, flow_limits

@@ -1,7 +1,7 @@
 """Proof that every check can fail: each registered check is killed by at least one broken denoiser or model.
 
 The mutants are first tested for being what they claim (one defect each), then every
-registered check is run on every base and mutant (`decdiff.mutation.mutation_table`).
+registered check is run on every base and mutant (`decdiff.checking.mutation.mutation_table`).
 """
 
 from __future__ import annotations
@@ -17,18 +17,17 @@ from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.histories import history_batch
 from decdiff.implementations.model_facts import observations_factored, per_step_co
 from decdiff.implementations.models.registry import load_model
-from decdiff.mutation import (
+from decdiff.checking.mutant_denoisers import (
     BASES,
-    MUTANTS,
     PERTURBATION,
     SHIFT,
     WRONG_SIGMA_FACTOR,
     SmoothExactDenoiser,
-    correlated_observations,
-    mutation_table,
     rare_history_features,
 )
-from decdiff.registry import all_checks
+from decdiff.checking.mutant_models import correlated_observations
+from decdiff.checking.mutation import MUTANTS, mutation_table
+from decdiff.checking.registry import all_checks
 
 MODEL = load_model("sensor-ring")
 TRAJECTORIES = sample_trajectories(MODEL, 1, 64, seed=3)

@@ -1,4 +1,4 @@
-"""Sensor networks as DESIGN.md defines them."""
+"""Sensor networks as ARCHITECTURE.md ("Contracts") defines them."""
 
 from __future__ import annotations
 

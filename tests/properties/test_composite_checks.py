@@ -26,7 +26,7 @@ from decdiff.implementations.models.sensor_networks import sensor_ring
 from decdiff.properties.context import Budget
 from decdiff.properties.search import search
 from decdiff.properties.search_composite import composite_scenarios, static_co_models
-from decdiff.registry import check_denoiser
+from decdiff.checking.registry import check_denoiser
 
 COMPOSITE_IDS = ("theorem7.composite_convergence", "theorem7.convex_hull", "corollary7_1.every_consistent_state",
                  "corollary7_1.only_consistent_states", "corollary7_2.every_consistent_state",

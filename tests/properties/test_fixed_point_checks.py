@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from decdiff.cli import main
-from decdiff.hypothesis_profiles import EXAMPLES, load_profile
+from decdiff.properties.hypothesis_profiles import EXAMPLES, load_profile
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.models.dpomdp_model import model_from_dpomdp
 from decdiff.implementations.models.dpomdp_parser import parse_dpomdp
 from decdiff.implementations.models.registry import load_model
 from decdiff.properties.context import Budget, CheckContext
 from decdiff.properties.fixed_point_sets import agent_history_batch, examined_histories
-from decdiff.registry import check_denoiser
+from decdiff.checking.registry import check_denoiser
 
 IDS = ["theorem1.converged_diffusion", "theorem2.attractors_are_states", "finding1.single_fixed_point",
        "theorem3.shared_fixed_points", "theorem4.shared_fixed_points", "theorem4.posterior_recovery"]
@@ -145,7 +145,8 @@ def test_theorem2_spurious_attractor_at_the_centroid_below_sigma_c():
 def test_theorem2_sees_attractors_where_the_posterior_has_no_mass():
     """A history-blind denoiser (the prior's f) attracts to inconsistent states too; starts from
     p_sigma(y | tau) alone never reach them, the N(0, I) exploration does."""
-    from decdiff.mutation import BASES, MUTANTS
+    from decdiff.checking.mutant_denoisers import BASES
+    from decdiff.checking.mutation import MUTANTS
 
     model = load_model("sensor-ring")
     (mutant,) = [m for m in MUTANTS if m.name == "ignores-history"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from decdiff import bench
-from decdiff.bench import ScalingPlan
+from decdiff.bench import scaling
+from decdiff.bench.scaling import ScalingPlan, scaling_data
 from decdiff.report.timings import TIMINGS_LINK, render_timings
 from decdiff.report.write import write_report
 
@@ -16,15 +16,16 @@ TINY_PLAN = ScalingPlan(axes={"states": [(4, "sensor-grid:2x2:targets=1", 1), (9
 
 def test_a_suite_with_scaling_writes_it_beside_an_unchanged_report(mini_suite, mini_report, tmp_path, monkeypatch):
     out, _, _ = mini_report
-    monkeypatch.setitem(bench.SCALING_PLANS, "quick", TINY_PLAN)
-    monkeypatch.setattr(bench, "SCALING_STAGES", {"posteriors": bench.SCALING_STAGES["posteriors"]})
+    monkeypatch.setitem(scaling.SCALING_PLANS, "quick", TINY_PLAN)
+    monkeypatch.setattr(scaling, "SCALING_STAGES", {"posteriors": scaling.SCALING_STAGES["posteriors"]})
     measured = tmp_path / "with_scaling"
     lines: list[str] = []
-    write_report(dataclasses.replace(mini_suite, scaling="quick"), seed=0, out_dir=measured, progress=lines.append)
+    write_report(dataclasses.replace(mini_suite, scaling="quick"), seed=0, out_dir=measured, progress=lines.append,
+                 measure_scaling=scaling_data)
     for name in ("report.json", "report.md", "report.html"):
         assert (measured / name).read_bytes() == (out / name).read_bytes(), name
-    scaling = json.loads((measured / "scaling.json").read_text())
-    assert [(s["stage"], s["axis"], s["sizes"]) for s in scaling["series"]] == [("posteriors", "states", [4, 9])]
+    measured_scaling = json.loads((measured / "scaling.json").read_text())
+    assert [(s["stage"], s["axis"], s["sizes"]) for s in measured_scaling["series"]] == [("posteriors", "states", [4, 9])]
     assert (measured / "scaling.png").read_bytes()[:4] == b"\x89PNG"
     timings_md = (measured / "timings.md").read_text()
     assert "| posteriors | states | 4: " in timings_md and "![How costs grow](scaling.png)" in timings_md

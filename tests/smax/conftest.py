@@ -1,6 +1,6 @@
 """Shared fixtures of the SMACv2-like (JaxMARL SMAX) tests: one tiny section built once per session.
 
-jaxmarl is imported here through `decdiff.smax.require_smax`, which keeps pytest's output
+jaxmarl is imported here through `decdiff.implementations.smax.require_smax`, which keeps pytest's output
 capture intact (jaxmarl 0.2.0 resets sys.stdout/sys.stderr on import); the test modules
 then skip with ``pytest.importorskip("jaxmarl")`` when the extra is not installed.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from decdiff.errors import InputError
-from decdiff.smax import require_smax
+from decdiff.implementations.smax import require_smax
 
 try:
     require_smax()

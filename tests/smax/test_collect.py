@@ -10,11 +10,11 @@ import pytest
 pytest.importorskip("jaxmarl")
 
 from decdiff.errors import InputError  # noqa: E402
-from decdiff.smax import collect  # noqa: E402
-from decdiff.smax.cache import entry_paths, load_cached, save_cached, settings_key  # noqa: E402
-from decdiff.smax.collect import JointPairs, Rollout, RolloutSpec, history_pairs, split_episodes  # noqa: E402
-from decdiff.smax.env import smax_env  # noqa: E402
-from decdiff.smax.settings import EnvSettings  # noqa: E402
+from decdiff.implementations.smax import collect  # noqa: E402
+from decdiff.implementations.smax.cache import entry_paths, load_cached, save_cached, settings_key  # noqa: E402
+from decdiff.implementations.smax.collect import JointPairs, Rollout, RolloutSpec, history_pairs, split_episodes  # noqa: E402
+from decdiff.implementations.smax.env import smax_env  # noqa: E402
+from decdiff.implementations.smax.settings import EnvSettings  # noqa: E402
 
 BASE = EnvSettings()
 

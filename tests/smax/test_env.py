@@ -11,9 +11,9 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from decdiff.errors import InputError  # noqa: E402
-from decdiff.smax.collect import RolloutSpec, rollout  # noqa: E402
-from decdiff.smax.env import RaceUnitTypes, smax_env  # noqa: E402
-from decdiff.smax.settings import RACES, UNIT_FEATURES, EnvSettings  # noqa: E402
+from decdiff.implementations.smax.collect import RolloutSpec, rollout  # noqa: E402
+from decdiff.implementations.smax.env import RaceUnitTypes, smax_env  # noqa: E402
+from decdiff.implementations.smax.settings import RACES, UNIT_FEATURES, EnvSettings  # noqa: E402
 
 BASE = EnvSettings(race="zerg", sight_range=9.0)
 

@@ -13,7 +13,7 @@ import pytest
 SCRIPT = """
     import json, sys
     from importlib.abc import MetaPathFinder
-    import decdiff.cli, decdiff.report.build, decdiff.report.smax, decdiff.smax.settings
+    import decdiff.cli, decdiff.report.build, decdiff.report.smax, decdiff.implementations.smax.settings
     import decdiff.implementations.training
     loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("jax", "jaxlib", "jaxmarl", "flax"))
 

@@ -13,9 +13,9 @@ pytest.importorskip("jaxmarl")
 
 import jax  # noqa: E402
 
-from decdiff.smax.collect import RolloutSpec, rollout, trained_policy  # noqa: E402
-from decdiff.smax.env import smax_env  # noqa: E402
-from decdiff.smax.mappo import train_mappo  # noqa: E402
+from decdiff.implementations.smax.collect import RolloutSpec, rollout, trained_policy  # noqa: E402
+from decdiff.implementations.smax.env import smax_env  # noqa: E402
+from decdiff.implementations.smax.mappo import train_mappo  # noqa: E402
 from decdiff.tolerances import TEST_INTERVAL_CONFIDENCE  # noqa: E402
 
 

@@ -14,7 +14,7 @@ from decdiff.report.html import render_html  # noqa: E402
 from decdiff.report.markdown import render_markdown  # noqa: E402
 from decdiff.report.schema import FIGURES  # noqa: E402
 from decdiff.report.suites import PAPER, QUICK  # noqa: E402
-from decdiff.smax import LABEL  # noqa: E402
+from decdiff.implementations.smax import LABEL  # noqa: E402
 
 
 def test_the_paper_suite_runs_the_section_and_the_quick_one_does_not():

@@ -10,18 +10,18 @@ import pytest
 pytest.importorskip("jaxmarl")
 
 import torch  # noqa: E402
+from decdiff.implementations.smax import LABEL  # noqa: E402
+from decdiff.implementations.smax.collect import JointPairs  # noqa: E402
+from decdiff.implementations.smax.denoisers import smax_encoding, train_smax_denoiser  # noqa: E402
 
+from decdiff.report.figures import smax_figures  # noqa: E402
 from decdiff.report.seed_stats import across_seeds, every_column  # noqa: E402
 from decdiff.report.smax import (  # noqa: E402
     PAPER_TABLE1,
     paper_reference_rows,
-    smax_figures,
     smax_section_data,
     smax_table_rows,
 )
-from decdiff.smax import LABEL  # noqa: E402
-from decdiff.smax.collect import JointPairs  # noqa: E402
-from decdiff.smax.denoisers import smax_encoding, train_smax_denoiser  # noqa: E402
 
 
 def test_section_schema(tiny_section, tiny_config):

@@ -7,7 +7,7 @@ import argparse
 import pytest
 import torch
 
-from decdiff.cli_train import add_train_parser
+from decdiff.cli.train import add_train_parser
 from decdiff.errors import InputError
 from decdiff.implementations.denoisers.checkpoints import load_checkpoint, model_fields, read_checkpoint, save_checkpoint
 from decdiff.implementations.denoisers.exact import ExactDenoiser

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from decdiff import testing
+from decdiff.checking import testing
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,7 +45,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def decdiff_check():
     """``decdiff_check(denoiser, model, sigma=..., history_length=..., **kw) -> list[CheckResult]``."""
-    from decdiff.registry import check_denoiser
+    from decdiff.checking.registry import check_denoiser
 
     def run(denoiser, model, **kwargs):
         if testing.SESSION.seed is not None:
@@ -61,7 +61,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     results = testing.SESSION.results
     if not results:
         return
-    from decdiff.registry import summarise
+    from decdiff.checking.registry import summarise
 
     counts = summarise(results).verdicts
     terminalreporter.write_line(f"decdiff: {len(results)} check results ("
@@ -72,7 +72,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     path = session.config.getoption("--decdiff-json")
     if not path:
         return
-    from decdiff.registry import summarise
+    from decdiff.checking.registry import summarise
 
     results = testing.SESSION.results
     record = {"checks": [r.to_json() for r in results], "summary": summarise(results).to_json()}

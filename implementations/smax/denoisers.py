@@ -6,9 +6,9 @@ denoisers (`decdiff.implementations.training.train_on_features`: Adam, cosine de
 stopping, seeded batching, fixed validation noise). Its `HistoryEncoding` has the sizes of
 the SMAX layout (n agents, 127 observation numbers and 10 actions per slot, H slots), so
 ``encoding.dim`` is the feature width; its one-hot ``encode`` is not used (SMAX
-observations are continuous and come encoded from `decdiff.smax.collect.history_pairs`).
+observations are continuous and come encoded from `decdiff.implementations.smax.collect.history_pairs`).
 
-Trained networks are cached (`decdiff.smax.cache`, kind ``denoisers``): parameters as arrays,
+Trained networks are cached (`decdiff.implementations.smax.cache`, kind ``denoisers``): parameters as arrays,
 the training record as information, keyed by the data's settings and the training
 configuration. Training runs on the CPU with the configuration's threads, so a cached
 network equals a freshly trained one.
@@ -26,12 +26,15 @@ from typing import Any
 
 import numpy as np
 import torch
-
 from decdiff.implementations.denoisers.mlp import MLPDenoiser, make_denoiser
 from decdiff.implementations.histories import HistoryEncoding
-from decdiff.implementations.training import TrainingConfig, TrainingRecord, train_on_features
-from decdiff.smax.cache import canonical, load_cached, save_cached
-from decdiff.smax.collect import JointPairs, split_episodes
+from decdiff.implementations.smax.cache import canonical, load_cached, save_cached
+from decdiff.implementations.smax.collect import JointPairs, split_episodes
+from decdiff.implementations.training import (
+    TrainingConfig,
+    TrainingRecord,
+    train_on_features,
+)
 
 
 def smax_encoding(n_agents: int, obs_dim: int, n_actions: int, history_length: int) -> HistoryEncoding:

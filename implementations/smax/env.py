@@ -39,15 +39,21 @@ from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
+from decdiff.implementations.smax import require_smax
+from decdiff.implementations.smax.settings import (
+    RACES,
+    SCENARIO,
+    UNIT_FEATURES,
+    EnvSettings,
+)
 
 from decdiff.errors import InputError
-from decdiff.smax import require_smax
-from decdiff.smax.settings import RACES, SCENARIO, UNIT_FEATURES, EnvSettings
 
 require_smax()
 
 from jaxmarl.environments.smax import HeuristicEnemySMAX, map_name_to_scenario  # noqa: E402
 from jaxmarl.environments.smax.distributions import Distribution  # noqa: E402
+
 
 class RaceUnitTypes(Distribution):
     """Unit types drawn uniformly from one race's types for each ally; enemies mirror the allies (as in SMAX)."""

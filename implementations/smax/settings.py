@@ -1,7 +1,7 @@
 """Settings of the SMACv2-like experiments (no jax here: the report imports them without the extra).
 
-* `EnvSettings`: one environment variant (race, sight range, episode cap) of `decdiff.smax.env`;
-* `MappoConfig`: the behaviour policy's training (`decdiff.smax.mappo`);
+* `EnvSettings`: one environment variant (race, sight range, episode cap) of `decdiff.implementations.smax.env`;
+* `MappoConfig`: the behaviour policy's training (`decdiff.implementations.smax.mappo`);
 * `RACES`, `DIFFERENCES_FROM_SMACV2` and the normalised-state layout constants.
 """
 
@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from decdiff.implementations.smax import LABEL
 
-from decdiff.errors import InputError
-from decdiff.smax import LABEL
+from decdiff.errors import InputError, require_positive_integers
 
 #: The SMAX scenario (SMACv2-style random positions and unit types, 5 vs 5).
 SCENARIO = "smacv2_5_units"
@@ -92,9 +92,8 @@ class MappoConfig:
     seed: int = 0
 
     def validate(self) -> None:
-        for name in ("total_steps", "n_envs", "rollout", "epochs", "minibatches", "hidden"):
-            if int(getattr(self, name)) < 1:
-                raise InputError(f"must be a positive integer, got {getattr(self, name)}", field=name)
+        require_positive_integers({name: getattr(self, name) for name in
+                                   ("total_steps", "n_envs", "rollout", "epochs", "minibatches", "hidden")})
         if (self.n_envs * self.rollout) % self.minibatches:
             raise InputError("n_envs x rollout must be divisible by minibatches", field="minibatches")
 

@@ -35,9 +35,17 @@ from decdiff.implementations.analysis.jacobian_rank import (
     numerical_rank,
     spearman_interval,
 )
-from decdiff.implementations.analysis.surrogate import epsilon_sweep, jacobian_distances, surrogate_sweep
+from decdiff.implementations.analysis.surrogate import (
+    epsilon_sweep,
+    jacobian_distances,
+    surrogate_sweep,
+)
 from decdiff.report.data import rounded
-from decdiff.tolerances import CONFIDENCE_LEVEL, FIXED_POINT_RESIDUAL, JACOBIAN_RANK_RELATIVE
+from decdiff.tolerances import (
+    CONFIDENCE_LEVEL,
+    FIXED_POINT_RESIDUAL,
+    JACOBIAN_RANK_RELATIVE,
+)
 
 #: Rows per batch of the fixed-point search: Newton builds [rows, d + |tau|, d + |tau|] float64
 #: Jacobians of the augmented map, 60 MB at 128 rows for H = 1 (d = 100, |tau| = 142).

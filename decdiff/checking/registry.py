@@ -161,7 +161,7 @@ def smoke_test(ctx) -> None:
 
 def check_denoiser(denoiser, model, *, sigma: float, history_length: int, seed: int = 0, label: str = "custom",
                    checks: Iterable[str] | None = None, policy=None, budget=None) -> list[CheckResult]:
-    """Every applicable check of the paper's claims for `denoiser` on `model` (DESIGN.md)."""
+    """Every applicable check of the paper's claims for `denoiser` on `model` (ARCHITECTURE.md, "Contracts")."""
     from decdiff.properties.context import Budget, CheckContext
 
     ctx = CheckContext(model=model, denoiser=denoiser, denoiser_label=label, sigma=sigma,

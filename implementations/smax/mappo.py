@@ -30,9 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-
-from decdiff.smax.env import SmaxEnv
-from decdiff.smax.settings import MappoConfig
+from decdiff.implementations.smax.env import SmaxEnv
+from decdiff.implementations.smax.settings import MappoConfig
 
 Params = dict[str, Any]
 

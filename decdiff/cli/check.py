@@ -1,11 +1,11 @@
 """``decdiff check DENOISER --model MODEL [--baseline FILE] [--update-baseline] [--json OUT]``.
 
 Regression-checks a user's denoiser: every registered check of the paper's claims runs
-against the exact reference on MODEL (`decdiff.registry.check_denoiser`), the verdict
+against the exact reference on MODEL (`decdiff.checking.registry.check_denoiser`), the verdict
 table is printed as by ``decdiff verify``, and with ``--baseline`` the run is compared
-with a stored baseline of margins and verdicts (`decdiff.baseline`).
+with a stored baseline of margins and verdicts (`decdiff.checking.baseline`).
 
-Exit status (DESIGN.md): 0 when no check is violated and nothing regressed against the
+Exit status (ARCHITECTURE.md, "Contracts"): 0 when no check is violated and nothing regressed against the
 baseline; 1 when a check is violated or a regression is found; 2 for bad input, which
 includes a denoiser that raises or returns the wrong shape, NaN or infinity (the passive
 checker `CheckedDenoiser` names the problem and the input in one line).
@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from decdiff.cli.common import EXIT_OK, EXIT_VIOLATED, print_verdict_table
 from decdiff.errors import InputError
 
 
@@ -44,12 +45,17 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 def run_check(args: argparse.Namespace) -> int:
     """Run the checks, compare with or write the baseline, print; the exit status of the module docstring."""
     import decdiff
-    from decdiff.baseline import check_subject, compare, make_baseline, read_baseline, write_baseline
-    from decdiff.cli import EXIT_OK, EXIT_VIOLATED
+    from decdiff.checking.baseline import (
+        check_subject,
+        compare,
+        make_baseline,
+        read_baseline,
+        write_baseline,
+    )
+    from decdiff.checking.registry import check_denoiser, summarise
     from decdiff.implementations.denoisers.loading import load_denoiser
     from decdiff.implementations.dynamics.threads import intra_op_threads
     from decdiff.implementations.models.registry import load_model
-    from decdiff.registry import check_denoiser, summarise
 
     if args.update_baseline and not args.baseline:
         raise InputError("needs --baseline FILE (the file to write)", field="--update-baseline")
@@ -88,8 +94,6 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _print_run(model, results, summary, comparison, args: argparse.Namespace) -> None:
-    from decdiff.cli import print_verdict_table
-
     out = sys.stdout
     print(f"{args.denoiser} on {model.describe()}", file=out)
     print_verdict_table(results, out=out)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 def add_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``bench`` to the ``decdiff`` subcommands."""
-    from decdiff.bench import BENCHMARKS, SCALING_PLANS
+    from decdiff.bench import BENCHMARKS
+    from decdiff.bench.scaling import SCALING_PLANS
 
     bench = subparsers.add_parser("bench", help="time the hot paths against the plain methods they replace")
     bench.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), metavar="NAME",
@@ -41,7 +42,9 @@ def run_bench(args: argparse.Namespace) -> int:
     """Run, print one line per figure, optionally write JSON; 0."""
     import torch
 
-    from decdiff.bench import BENCHMARKS, bench_end_to_end, bench_scaling, end_to_end_commands, run_benchmarks
+    from decdiff.bench import BENCHMARKS, run_benchmarks
+    from decdiff.bench.end_to_end import bench_end_to_end, end_to_end_commands
+    from decdiff.bench.scaling import bench_scaling
 
     torch.set_num_threads(args.threads)
 

@@ -41,7 +41,10 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
 def run_train(args: argparse.Namespace) -> int:
     """Train, save, print a summary; 0 on success."""
-    from decdiff.implementations.denoisers.checkpoints import model_fields, save_checkpoint
+    from decdiff.implementations.denoisers.checkpoints import (
+        model_fields,
+        save_checkpoint,
+    )
     from decdiff.implementations.models.registry import load_model
     from decdiff.implementations.training import TrainingConfig, train_denoiser
 

@@ -1,6 +1,6 @@
 """Data of the SMACv2-like experiments: behaviour policies, rollouts, and (local history, state) pairs.
 
-* `trained_policy`: MAPPO (`decdiff.smax.mappo`) trained on one environment variant,
+* `trained_policy`: MAPPO (`decdiff.implementations.smax.mappo`) trained on one environment variant,
   cached (parameters and training record).
 * `rollout`: ``n_envs`` environments run for ``steps`` steps under a policy (sampled
   actions; the trained MAPPO policy, or uniformly random over available actions), in one
@@ -30,12 +30,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from decdiff.implementations.smax.cache import load_cached, save_cached
+from decdiff.implementations.smax.env import SmaxEnv, smax_env
+from decdiff.implementations.smax.mappo import Params, act, init_params, train_mappo
+from decdiff.implementations.smax.settings import STATE_LAYOUT, EnvSettings, MappoConfig
 
 from decdiff.errors import InputError
-from decdiff.smax.cache import load_cached, save_cached
-from decdiff.smax.env import SmaxEnv, smax_env
-from decdiff.smax.mappo import Params, act, init_params, train_mappo
-from decdiff.smax.settings import STATE_LAYOUT, EnvSettings, MappoConfig
 
 Progress = Callable[[str], None]
 

@@ -2,7 +2,7 @@
 
 StarCraft II cannot run here; JaxMARL's SMAX reimplements SMACv2's interface in JAX and
 runs on the CPU. Every result of this package is labelled "SMACv2-like (JaxMARL SMAX)",
-never "SMACv2" (the differences are listed in `decdiff.smax.settings.DIFFERENCES_FROM_SMACV2`).
+never "SMACv2" (the differences are listed in `decdiff.implementations.smax.settings.DIFFERENCES_FROM_SMACV2`).
 
 Modules (each imports jax, so import them only after `require_smax()`):
 

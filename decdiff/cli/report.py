@@ -1,0 +1,44 @@
+"""``decdiff report [--suite quick|paper] [--out DIR] [--seed N]``: the theorem-validation report.
+
+The report itself is `decdiff.report.write.write_report`; when the suite names a scaling
+plan, the plan is measured after the report (`decdiff.bench.scaling.scaling_data`) and
+written beside it with the timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from decdiff.cli.common import EXIT_OK, EXIT_VIOLATED, progress
+
+
+def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``report`` to the ``decdiff`` subcommands."""
+    report = subparsers.add_parser("report", help="the theorem-validation report (JSON, Markdown, HTML, figures)")
+    report.add_argument("--suite", choices=("quick", "paper"), default="quick", help="quick (default) or paper")
+    report.add_argument("--out", default="reports/latest", help="output folder (default reports/latest)")
+    report.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    report.set_defaults(run=run_report)
+    return report
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Write the report; 1 when a check is violated or a claim has no executed check, else 0."""
+    from pathlib import Path
+
+    from decdiff.bench.scaling import scaling_data
+    from decdiff.report.build import executed_checks
+    from decdiff.report.write import write_report
+
+    out_dir = Path(args.out)
+    report = write_report(args.suite, seed=args.seed, out_dir=out_dir, progress=progress,
+                          measure_scaling=scaling_data)
+    violated = [c for c in executed_checks(report) if c["verdict"] == "violated"]
+    print(f"report written to {out_dir}/ (report.json, report.md, report.html; measured: timings.md)")
+    missing = report["claims_without_executed_checks"]
+    if missing:
+        print(f"claims with no executed check: {', '.join(missing)}")
+    if violated:
+        print(f"{len(violated)} violated: " + ", ".join(f"{c['id']} on {c['subject']['model']} "
+                                                        f"({c['subject']['denoiser']})" for c in violated))
+    return EXIT_VIOLATED if violated or missing else EXIT_OK
