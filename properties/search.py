@@ -120,7 +120,7 @@ SMALL = {"max_agents": 2, "max_states": 3, "max_actions": 2, "max_observations":
 
 #: Theorem 2 above sigma_c: one-hot states are sqrt(2) apart, so an equal-weight pair keeps both
 #: attractors up to sigma = 0.707 (PAPER.md §6.2) and a failure at 0.6 needs a minor state whose own
-#: sigma_c is lower (posterior ratio below ~0.35 for two states, certify.two_state_sigma_c).
+#: sigma_c is lower (posterior ratio below ~0.35 for two states, sigma_bounds.two_state_sigma_c).
 THEOREM2_ABOVE_SIGMA_C = 0.6
 
 SCENARIOS: tuple[SupportScenario, ...] = (

@@ -1,4 +1,4 @@
-"""Numerical sigma_c by continuation in sigma: the independent check of `certify.py`'s bounds.
+"""Numerical sigma_c by continuation in sigma: the independent check of `sigma_bounds.py`'s bounds.
 
 From y = s at a small sigma, sigma grows geometrically with Newton (Eq. 11's fixed point,
 `newton_refine`) started at the previous fixed point; the branch of s ends when Newton
