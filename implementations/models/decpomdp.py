@@ -1,6 +1,6 @@
 """The tabular Dec-POMDP: spaces, transition and observation models, state embedding.
 
-Conventions (DESIGN.md):
+Conventions:
 
 * Joint indices put the **last agent fastest** (C order, as in `.dpomdp` files):
   ``ja = ravel_multi_index((a_1, ..., a_n), (|A_1|, ..., |A_n|))``.
@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from decdiff.errors import InputError
+from decdiff.implementations.categorical import sample_rows
 from decdiff.tolerances import PROBABILITY_SUM
 
 Matrix = np.ndarray | sp.csr_array
@@ -255,13 +256,6 @@ class JointObservation:
 Observation = FactoredObservation | JointObservation
 
 
-def sample_rows(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
-    """One categorical draw per row of ``probabilities`` ``[B, K]`` (inverse CDF)."""
-    cdf = np.cumsum(probabilities, axis=-1)
-    u = rng.random(probabilities.shape[0]) * cdf[:, -1]
-    return np.minimum((cdf <= u[:, None]).sum(axis=-1), probabilities.shape[-1] - 1)
-
-
 RewardFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -272,7 +266,7 @@ def one_hot_embedding(n_states: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class DecPOMDP:
-    """A finite Dec-POMDP with a state embedding (DESIGN.md, "Core objects").
+    """A finite Dec-POMDP with a state embedding.
 
     Attributes:
         name: the model's spec (a built-in name with parameters, or a file path).
@@ -391,7 +385,8 @@ class DecPOMDP:
             return history_length - 1, history_length
         return history_length, history_length
 
-    # ----- posteriors (implemented in decdiff.implementations.posteriors) ----------------
+    # ----- posteriors (implemented in decdiff.implementations.posteriors, which imports this module only
+    # for type checking, so that these two imports close no cycle) ---------------------------------------
     def joint_posterior(self, actions: np.ndarray, observations: np.ndarray) -> np.ndarray:
         """p(s_t | joint history): ``[S]`` for one history, ``[B, S]`` for a batch."""
         from decdiff.implementations.posteriors import joint_posterior
