@@ -16,14 +16,12 @@ import time
 
 import numpy as np
 import torch
+
 from decdiff.implementations.denoisers.exact import ExactDenoiser
-from decdiff.implementations.dynamics.certify import (
-    certified_sigma_bounds,
-    certify_rows,
-    fixed_point_summary,
-    geometry,
-    isolation_sigmas,
-)
+from decdiff.implementations.dynamics.certify import certify_rows, fixed_point_summary
+from decdiff.implementations.dynamics.contraction import geometry
+from decdiff.implementations.dynamics.isolation import isolation_sigmas
+from decdiff.implementations.dynamics.sigma_bounds import certified_sigma_bounds
 from decdiff.implementations.histories import agent_histories
 from decdiff.implementations.models.sensor_networks import sensor_grid
 from decdiff.implementations.sampling import sample_trajectories

@@ -33,7 +33,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from decdiff.errors import InputError
-from decdiff.implementations.models.decpomdp import DecPOMDP, FactoredObservation, JointObservation, Observation
+from decdiff.implementations.models.decpomdp import DecPOMDP
+from decdiff.implementations.models.tables import (
+    FactoredObservation,
+    JointObservation,
+    Observation,
+)
 from decdiff.tolerances import PROBABILITY_EQUAL
 
 #: Joint spaces larger than this are not enumerated.

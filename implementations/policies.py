@@ -1,7 +1,8 @@
 """Behaviour policies that generate data.
 
 Individual posteriors p(s | tau_i) depend on the behaviour policy of the *other* agents;
-joint posteriors given a joint history do not (ARCHITECTURE.md, "Contracts"). Two kinds exist:
+joint posteriors given a joint history do not (every agent's actions are then in the history).
+Two kinds exist:
 
 * `StationaryPolicy`: each agent draws its action from a fixed distribution pi_i(a_i),
   independently of its history and of the other agents (uniform random by default).
@@ -13,12 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from decdiff.errors import InputError
-from decdiff.implementations.models.decpomdp import DecPOMDP
+from decdiff.implementations.categorical import sample_rows
 from decdiff.tolerances import PROBABILITY_SUM
+
+if TYPE_CHECKING:
+    from decdiff.implementations.models.decpomdp import DecPOMDP
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,8 +57,6 @@ class StationaryPolicy:
 
     def sample(self, rng: np.random.Generator, model: DecPOMDP, batch: int) -> np.ndarray:
         """Individual actions ``[B, n]`` for one step."""
-        from decdiff.implementations.models.decpomdp import sample_rows
-
         return np.stack([sample_rows(rng, np.broadcast_to(p, (batch, p.size))) for p in self.per_agent], axis=-1)
 
 

@@ -24,14 +24,22 @@ of probability zero under the model is refused with `InputError` naming the row 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import scipy.sparse as sp
 
 from decdiff.errors import InputError
-from decdiff.implementations.models.decpomdp import DecPOMDP, Matrix, Transition
-from decdiff.implementations.policies import HistoryPolicy, Policy, StationaryPolicy, resolve_policy
+from decdiff.implementations.policies import (
+    HistoryPolicy,
+    Policy,
+    StationaryPolicy,
+    resolve_policy,
+)
+
+if TYPE_CHECKING:
+    from decdiff.implementations.models.decpomdp import DecPOMDP
+    from decdiff.implementations.models.tables import Matrix, Transition
 
 #: Exact enumeration of the other agents' histories stops beyond this many live branches.
 MAX_ENUMERATED_BRANCHES = 200_000

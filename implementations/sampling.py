@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from decdiff.implementations.models.decpomdp import DecPOMDP, sample_rows
+from decdiff.implementations.categorical import sample_rows
+from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.policies import HistoryPolicy, Policy, resolve_policy
 
 

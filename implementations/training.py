@@ -38,6 +38,9 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
+from tqdm import tqdm
+
+from decdiff.errors import InputError, require_positive_integers
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.denoisers.mlp import MLPDenoiser, make_denoiser
 from decdiff.implementations.dynamics.threads import intra_op_threads
@@ -49,9 +52,6 @@ from decdiff.implementations.histories import (
 from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.policies import Policy
 from decdiff.implementations.sampling import sample_trajectories
-from tqdm import tqdm
-
-from decdiff.errors import InputError, require_positive_integers
 
 #: The training settings a Table 1 column varies (the sensor-grid and the SMACv2-like experiments alike).
 SIZE_FACTORS = ("width", "samples", "history_length")

@@ -21,6 +21,13 @@ from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.policies import Policy
 from decdiff.implementations.sampling import sample_trajectories
 
+#: Theorem 3's sufficient conditions on the model: (C1) each agent's observation is factored given the
+#: state and depends on its own last action at most; (C2) per-step collective observability (the joint
+#: observation determines the state at every step).
+CO_CONDITIONS = ("observations_factored", "observations_own_action", "per_step_co")
+#: Theorem 4's: (C1), and a single observation with no action-dependent step before it or a static state.
+NON_CO_CONDITIONS = ("observations_factored", "observations_own_action", "history_length_1_or_static")
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -99,7 +106,7 @@ class CheckContext:
 
     @cached_property
     def facts(self) -> dict[str, bool]:
-        """The model facts the claims' assumptions are made of (PAPER.md (C1), (C2))."""
+        """The model facts the claims' assumptions are made of (`CO_CONDITIONS`, `NON_CO_CONDITIONS` and more)."""
         return {
             "observations_factored": observations_factored(self.model),
             "observations_own_action": observations_own_action(self.model),
@@ -109,6 +116,10 @@ class CheckContext:
                                                                                        self.history_length)
             or _static(self.model),
         }
+
+    def facts_of(self, *names: str) -> dict[str, bool]:
+        """The model facts ``names``, in that order (a block of assumptions or details)."""
+        return {name: self.facts[name] for name in names}
 
     def subject(self, **extra: object) -> dict[str, object]:
         return {"model": self.model.name, "denoiser": self.denoiser_label, "sigma": self.sigma,

@@ -2,9 +2,9 @@
 
 For f(tau, y) = g(a(W_tau tau + W_y y + b)), J_tau = G D W_tau and J_y = G D W_y, so
 J_+ = (I - J_y)^{-1} J_y W_y^+ W_tau exactly when W_y W_y^+ = I, i.e. first-layer width
-h <= |s| (PAPER.md §6.9: false for wider networks, which the paper uses). The check
-compares the corollary's matrix with the exact J_+ (Eq. 14) at the fixed points of
-sampled (history, state) pairs, by relative Frobenius error <= COROLLARY5_1_RELATIVE.
+h <= |s| (for wider networks, which the paper uses, W_y W_y^T is singular and the formula
+fails). The check compares the corollary's matrix with the exact J_+ (Eq. 14) at the fixed
+points of sampled (history, state) pairs (`sampled_pairs`), by relative Frobenius error <= COROLLARY5_1_RELATIVE.
 
 The formula is evaluated with the general eigendecomposition J_y = U Lambda U^{-1}
 (U^{-1} = U^T when J_y is symmetric), so a failure isolates the width condition; the
@@ -25,25 +25,31 @@ from decdiff.implementations.analysis.jacobian_rank import (
 )
 from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
-from decdiff.properties.theorem5 import describe_pair, fixed_point_samples
-from decdiff.checking.registry import register_check
+from decdiff.properties.sampled_pairs import (
+    converged_pairs,
+    describe_pair,
+    sampled_pairs_check,
+)
 from decdiff.results import CheckResult
-from decdiff.tolerances import COROLLARY5_1_RELATIVE, JACOBIAN_SYMMETRY_RELATIVE, STABILITY_MARGIN
+from decdiff.tolerances import (
+    COROLLARY5_1_RELATIVE,
+    JACOBIAN_SYMMETRY_RELATIVE,
+    STABILITY_MARGIN,
+)
 
 ID = "corollary5_1.first_layer_formula"
 
 
-@register_check(ID, "Corollary 5.1", "U(I-Lambda)^-1 Lambda U^T W_y^+ W_tau equals J_+ for a network with an "
-                "affine first layer", requires=("continuous_history",))
+@sampled_pairs_check(ID, "Corollary 5.1", "U(I-Lambda)^-1 Lambda U^T W_y^+ W_tau equals J_+ for a network with an "
+                     "affine first layer")
 def first_layer_formula(ctx: CheckContext) -> list[CheckResult]:
     first_layer = getattr(ctx.denoiser, "first_layer", None)
     if first_layer is None:
         return [CheckResult.make(id=ID, claim="Corollary 5.1", subject=ctx.subject(), assumptions={},
                                  conclusion_holds=None, seed=ctx.seed, reproduce=ctx.reproduce(ID),
                                  skipped_reason="the denoiser does not expose its first layer (first_layer())")]
-    samples = fixed_point_samples(ctx)
-    points = samples.points
-    keep = torch.nonzero(points.converged).flatten()
+    pairs = converged_pairs(ctx)
+    samples, points, keep = pairs.samples, pairs.points, pairs.keep
     w_tau, w_y, _ = samples.denoiser64.first_layer()
     j_y, exact = points.j_y[keep], points.j_plus[keep]
     error = relative_error(corollary_5_1_matrix(j_y, w_tau, w_y), exact)
@@ -56,8 +62,8 @@ def first_layer_formula(ctx: CheckContext) -> list[CheckResult]:
         "first_layer_width_le_state_dim": width <= state_dim,
         "jacobian_symmetric": bool((asym <= JACOBIAN_SYMMETRY_RELATIVE).all()),
         "jacobian_psd": bool((min_eig >= -JACOBIAN_SYMMETRY_RELATIVE * norm2).all()),
-        "spectral_radius_below_1": bool((points.spectral_radius[keep] < 1.0 - STABILITY_MARGIN).all()),
-        "fixed_points_found": bool(keep.numel() > 0),
+        "spectral_radius_below_1": pairs.stable(),
+        "fixed_points_found": pairs.found(),
     }
     observed = float(error.max()) if keep.numel() else None
     conclusion = None if observed is None else observed <= COROLLARY5_1_RELATIVE

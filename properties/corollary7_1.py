@@ -27,8 +27,14 @@ import numpy as np
 import torch
 
 from decdiff.properties.common import target_margin
-from decdiff.properties.composite_common import TOLERANCES, CompositeRun, composite_runs, describe_sequence
-from decdiff.properties.context import CheckContext
+from decdiff.properties.composite_common import (
+    TOLERANCES,
+    CompositeRun,
+    composite_runs,
+    describe_sequence,
+)
+from decdiff.properties.context import NON_CO_CONDITIONS, CheckContext
+from decdiff.properties.registration import register_check
 from decdiff.properties.theorem7 import (
     ALL_AGENTS,
     acceptance,
@@ -36,7 +42,6 @@ from decdiff.properties.theorem7 import (
     local_assumptions,
     worst_accepted_excess,
 )
-from decdiff.checking.registry import register_check
 from decdiff.results import CheckResult
 from decdiff.tolerances import COMPOSITE_DISTANCE
 
@@ -118,8 +123,5 @@ def every_consistent_state(ctx: CheckContext) -> list[CheckResult]:
 @register_check(ONLY, "Corollary 7.1", "composite sequences passing Step 2 end within max_i D_phi of a state "
                 "consistent with the joint history")
 def only_consistent_states(ctx: CheckContext) -> list[CheckResult]:
-    facts = ctx.facts
-    theorem4 = {name: facts[name] for name in ("observations_factored", "observations_own_action",
-                                               "history_length_1_or_static")}
     return [only_states_result(ctx, composite_runs(ctx), ONLY, "Corollary 7.1",
-                               ALL_AGENTS, theorem4)]
+                               ALL_AGENTS, ctx.facts_of(*NON_CO_CONDITIONS))]

@@ -22,7 +22,7 @@ from __future__ import annotations
 from decdiff.properties.composite_common import partial_runs
 from decdiff.properties.context import CheckContext
 from decdiff.properties.corollary7_1 import every_state_result, only_states_result
-from decdiff.checking.registry import register_check
+from decdiff.properties.registration import register_check
 from decdiff.results import CheckResult
 
 EVERY = "corollary7_2.every_consistent_state"

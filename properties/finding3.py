@@ -1,7 +1,7 @@
 """Finding 3 / Fig. 2(g): fixed points with lower Jacobian rank deviate more.
 
-For the fixed points y* = phi_inf(tau)(s) of sampled (history, state) pairs (Definition 4),
-the check computes rank(J_+) (Eq. 14; singular values > JACOBIAN_RANK_RELATIVE * sigma_max)
+For the fixed points y* = phi_inf(tau)(s) of sampled (history, state) pairs (Definition 4,
+`sampled_pairs`), the check computes rank(J_+) (Eq. 14; singular values > JACOBIAN_RANK_RELATIVE * sigma_max)
 and ||D_phi(tau, s)||_2 (Eq. 12), and Spearman's rho between them with a Fisher-z interval
 at CONFIDENCE_LEVEL. The paper's reading (Evidence 3.1, "a clear negative correlation"):
 
@@ -22,23 +22,35 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from decdiff.implementations.analysis.jacobian_rank import numerical_rank, rank_sensitivity, spearman_interval
-from decdiff.implementations.analysis.surrogate import epsilon_sweep, jacobian_distances, local_sets, span_dimension
+from decdiff.implementations.analysis.jacobian_rank import (
+    numerical_rank,
+    rank_sensitivity,
+    spearman_interval,
+)
+from decdiff.implementations.analysis.surrogate import (
+    epsilon_sweep,
+    jacobian_distances,
+    local_sets,
+    span_dimension,
+)
 from decdiff.properties.context import CheckContext
-from decdiff.properties.theorem5 import fixed_point_samples
-from decdiff.checking.registry import register_check
+from decdiff.properties.sampled_pairs import converged_pairs, sampled_pairs_check
 from decdiff.results import CheckResult
-from decdiff.tolerances import CONFIDENCE_LEVEL, FIXED_POINT_RESIDUAL, JACOBIAN_RANK_RELATIVE, JACOBIAN_RANK_SWEEP
+from decdiff.tolerances import (
+    CONFIDENCE_LEVEL,
+    FIXED_POINT_RESIDUAL,
+    JACOBIAN_RANK_RELATIVE,
+    JACOBIAN_RANK_SWEEP,
+)
 
 ID = "finding3.rank_deviation"
 
 
-@register_check(ID, "Finding 3", "lower Jacobian rank rank(J_+) goes with larger fixed-point deviation ||D_phi|| "
-                "(Spearman, Fig. 2(g))", requires=("continuous_history",))
+@sampled_pairs_check(ID, "Finding 3", "lower Jacobian rank rank(J_+) goes with larger fixed-point deviation "
+                     "||D_phi|| (Spearman, Fig. 2(g))")
 def rank_deviation(ctx: CheckContext) -> list[CheckResult]:
-    samples = fixed_point_samples(ctx)
-    points = samples.points
-    keep = torch.nonzero(points.converged).flatten()
+    pairs = converged_pairs(ctx)
+    samples, points, keep = pairs.samples, pairs.points, pairs.keep
     ranks = numerical_rank(points.j_plus[keep], JACOBIAN_RANK_RELATIVE).numpy()
     deviation = points.deviation_norm[keep].numpy()
     corr = spearman_interval(ranks, deviation, confidence=CONFIDENCE_LEVEL, method="fisher")
@@ -53,7 +65,7 @@ def rank_deviation(ctx: CheckContext) -> list[CheckResult]:
     over = ranks >= span
     result = CheckResult.make(
         id=ID, claim="Finding 3", subject=ctx.subject(),
-        assumptions={"rank_varies": bool(np.unique(ranks).size >= 2), "fixed_points_found": bool(keep.numel() >= 4)},
+        assumptions={"rank_varies": bool(np.unique(ranks).size >= 2), "fixed_points_found": pairs.found(4)},
         conclusion_holds=conclusion, observed=None if np.isnan(corr.rho) else corr.rho, bound=0.0,
         ci=None if np.isnan(corr.rho) else (corr.low, corr.high), n_cases=int(keep.numel()), seed=ctx.seed,
         tolerance={"rank_relative": JACOBIAN_RANK_RELATIVE, "confidence": CONFIDENCE_LEVEL,

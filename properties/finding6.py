@@ -33,9 +33,9 @@ from decdiff.properties.composite_common import (
     partial_runs,
     supports,
 )
-from decdiff.properties.context import CheckContext
-from decdiff.properties.theorem7 import ALL_AGENTS, acceptance, co_assumptions, composite_subject
-from decdiff.checking.registry import register_check
+from decdiff.properties.context import CO_CONDITIONS, CheckContext
+from decdiff.properties.registration import register_check
+from decdiff.properties.theorem7 import ALL_AGENTS, acceptance, composite_subject
 from decdiff.results import CheckResult
 from decdiff.tolerances import COMPOSITE_DISTANCE
 
@@ -77,7 +77,7 @@ def composite_true_state(ctx: CheckContext) -> list[CheckResult]:
     fractions = wrong_partial_fractions(ctx, partial)
     result = CheckResult.make(
         id=ID, claim="Finding 6", subject=composite_subject(ctx, ALL_AGENTS),
-        assumptions={**co_assumptions(ctx), "step2_accepts_every_sequence": rate["accepted"] == rate["sequences"]},
+        assumptions={**ctx.facts_of(*CO_CONDITIONS), "step2_accepts_every_sequence": rate["accepted"] == rate["sequences"]},
         conclusion_holds=conclusion, observed=observed, bound=COMPOSITE_DISTANCE, ci=rate["ci"],
         n_cases=rate["sequences"], seed=ctx.seed, tolerance=TOLERANCES, counterexample=counterexample,
         reproduce=ctx.reproduce(ID),

@@ -45,7 +45,12 @@ from decdiff.implementations.dynamics.flows import ConditionedDenoiser, fixed_si
 from decdiff.implementations.dynamics.threads import intra_op_threads
 from decdiff.implementations.histories import HistoryBatch, history_batch
 from decdiff.properties.context import CheckContext
-from decdiff.tolerances import FIXED_POINT_DEVIATION_FRACTION, FIXED_POINT_RESIDUAL, FLOW_STEP, STABILITY_MARGIN
+from decdiff.tolerances import (
+    FIXED_POINT_DEVIATION_FRACTION,
+    FIXED_POINT_RESIDUAL,
+    FLOW_STEP,
+    STABILITY_MARGIN,
+)
 
 #: The selection pool is this many times the history cap (posteriors are computed for the pool only).
 SELECTION_POOL = 8

@@ -8,12 +8,15 @@ as a `.dpomdp` file, and the `decdiff verify` line that reproduces the failure i
 Every search also records the worst (smallest) margin of the conclusion over all the
 models it evaluated in scope, and the model that produced it, so that a search that finds
 nothing still says how close it came (`SearchResult`).
+
+A scenario and its outcome on one model are defined in `search_scenarios`; this module
+lists the support-form and Theorem 2 scenarios, adds the composite ones of
+`search_composite`, and runs the search.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +24,7 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
-from hypothesis.strategies import SearchStrategy
 
-from decdiff.properties.hypothesis_profiles import seed_only_generation
 from decdiff.implementations.model_facts import (
     joint_history_co,
     observations_factored,
@@ -33,48 +34,10 @@ from decdiff.implementations.model_facts import (
 )
 from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.models.dpomdp_writer import write_dpomdp
-from decdiff.implementations.models.strategies import models
 from decdiff.implementations.supports import compare_supports
+from decdiff.properties.hypothesis_profiles import seed_only_generation
 from decdiff.properties.search_composite import composite_scenarios
-
-
-#: `decdiff verify`'s default noise level.
-DEFAULT_SIGMA = 0.3
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The conclusion on one model of a scenario.
-
-    `in_scope`: the dropped assumption is false and every other one true (only then is the
-    model a candidate); `fails`: in scope and the conclusion is false; `margin`: the
-    conclusion's margin there, ``bound - observed`` as in `CheckResult` (negative where it
-    fails), None when out of scope or undefined.
-    """
-
-    in_scope: bool
-    fails: bool
-    margin: float | None
-
-
-@dataclass(frozen=True)
-class SupportScenario:
-    """A claim, the assumption dropped, and how to draw models that drop it (checked at noise level `sigma`).
-
-    `assumptions_kept` is a cheap filter run first; `conclusion` evaluates the rest (`Outcome`).
-    """
-
-    name: str
-    claim: str
-    check_id: str
-    dropped: str
-    history_length: int
-    model_options: dict[str, object]
-    assumptions_kept: Callable[[DecPOMDP, int], bool]
-    conclusion: Callable[[DecPOMDP, int], Outcome]
-    max_examples: int = 300
-    sigma: float = DEFAULT_SIGMA
-    strategy: Callable[..., SearchStrategy[DecPOMDP]] = models
+from decdiff.properties.search_scenarios import Outcome, SupportScenario, check_outcome
 
 
 def _support_outcome(failing: np.ndarray) -> Outcome:
@@ -97,30 +60,11 @@ def _theorem4_outcome(model: DecPOMDP, history_length: int) -> Outcome:
     return _support_outcome(~_supports(model, history_length).equal)
 
 
-def check_outcome(check_id: str, dropped: str, sigma: float = DEFAULT_SIGMA) -> Callable[[DecPOMDP, int], Outcome]:
-    """The exact denoiser's check `check_id` at `sigma` (the default budget, as the reproducing
-    `decdiff verify` line uses): in scope where a result finds `dropped` false and every other
-    assumption true; failing where such a result's conclusion is false; the smallest margin of those."""
-    from decdiff.implementations.denoisers.exact import ExactDenoiser
-    from decdiff.checking.registry import check_denoiser
-
-    def outcome(model: DecPOMDP, history_length: int) -> Outcome:
-        results = check_denoiser(ExactDenoiser(model), model, sigma=sigma, history_length=history_length,
-                                 checks=[check_id], label="exact")
-        scoped = [r for r in results if r.assumptions.get(dropped) is False
-                  and all(v for k, v in r.assumptions.items() if k != dropped)]
-        margins = [r.margin for r in scoped if r.margin is not None]
-        return Outcome(in_scope=bool(scoped), fails=any(r.conclusion_holds is False for r in scoped),
-                       margin=min(margins) if margins else None)
-
-    return outcome
-
-
 SMALL = {"max_agents": 2, "max_states": 3, "max_actions": 2, "max_observations": 2, "initial_observation": False}
 
 #: Theorem 2 above sigma_c: one-hot states are sqrt(2) apart, so an equal-weight pair keeps both
-#: attractors up to sigma = 0.707 (PAPER.md §6.2) and a failure at 0.6 needs a minor state whose own
-#: sigma_c is lower (posterior ratio below ~0.35 for two states, certify.two_state_sigma_c).
+#: attractors up to sigma = 0.707 (half their distance) and a failure at 0.6 needs a minor state whose own
+#: sigma_c is lower (posterior ratio below ~0.35 for two states, sigma_bounds.two_state_sigma_c).
 THEOREM2_ABOVE_SIGMA_C = 0.6
 
 SCENARIOS: tuple[SupportScenario, ...] = (

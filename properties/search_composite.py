@@ -9,30 +9,29 @@ conclusion does too. `decdiff.properties.search.search` finds, shrinks and write
 ``decdiff report`` runs).
 
 * ``finding6-composite-cycle``: composite flows that settle in a periodic orbit between
-  wrong states (PAPER.md §6.11): Finding 6 without Step 2 accepting every sequence.
+  wrong states (each agent's denoiser maps a wrong state consistent with the other agent to
+  one consistent with itself): Finding 6 without Step 2 accepting every sequence.
 * ``theorem7-anisotropic-jacobians``: limit orbits outside the hull of the agents' fixed
-  points (PAPER.md §6.12): Theorem 7 without isotropic local maps.
-* ``theorem8-non-simplex``: Eq. 18 for y uniform on a hull that is not a simplex
-  (PAPER.md §6.13), with four agents and three one-hot states (their fixed points lie in the
-  plane sum(y) = 1, so four distinct ones are affinely dependent; two agents never suffice).
+  points (anisotropic local Jacobians can pull the composite orbit out of it): Theorem 7
+  without isotropic local maps.
+* ``theorem8-non-simplex``: Eq. 18 for y uniform on a hull that is not a simplex, with four
+  agents and three one-hot states (their fixed points lie in the plane sum(y) = 1, so four
+  distinct ones are affinely dependent; two agents never suffice).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 from hypothesis import strategies as st
 
 from decdiff.implementations.model_facts import per_step_co
-from decdiff.implementations.models.decpomdp import DecPOMDP, FactoredObservation, Transition
-
-if TYPE_CHECKING:
-    from decdiff.properties.search import SupportScenario
+from decdiff.implementations.models.decpomdp import DecPOMDP
+from decdiff.implementations.models.tables import FactoredObservation, Transition
+from decdiff.properties.search_scenarios import SupportScenario, check_outcome
 
 #: Log-weights of the initial distribution are drawn from [LOG_WEIGHT_LOW, 0]: one-hot states are
 #: all sqrt(2) apart, so at sigma = 0.3 only posteriors skewed by factors up to ~e^(1/sigma^2) ~ 7e4
-#: make two wrong states attract each other's iterates (PAPER.md §6.11).
+#: make two wrong states attract each other's iterates (each more strongly than the true state does).
 LOG_WEIGHT_LOW = -14.0
 #: Two agents and three states: the fewest that allow two wrong states.
 CO_MODELS = {"agents": 2, "states": 3}
@@ -68,12 +67,7 @@ def _co(model: DecPOMDP, history_length: int) -> bool:
 
 
 def composite_scenarios() -> tuple[SupportScenario, ...]:
-    """The three scenarios (search.py lists them among its SCENARIOS).
-
-    search.py imports this module, so `SupportScenario` is imported here when called.
-    """
-    from decdiff.properties.search import SupportScenario, check_outcome
-
+    """The three scenarios (search.py lists them among its SCENARIOS)."""
     return (
         SupportScenario(
             name="finding6-composite-cycle", claim="Finding 6", check_id="finding6.composite_true_state",

@@ -32,7 +32,7 @@ from decdiff.properties.fixed_point_sets import (
     history_description,
     tolerance_record,
 )
-from decdiff.checking.registry import register_check
+from decdiff.properties.registration import register_check
 from decdiff.results import CheckResult
 from decdiff.tolerances import CONFIDENCE_LEVEL, THEOREM1_FAILURE_RATE
 

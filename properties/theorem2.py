@@ -37,7 +37,7 @@ from decdiff.properties.fixed_point_sets import (
     stable_points,
     tolerance_record,
 )
-from decdiff.checking.registry import register_check
+from decdiff.properties.registration import register_check
 from decdiff.results import CheckResult
 
 ID = "theorem2.attractors_are_states"

@@ -3,13 +3,16 @@
 Support form (sigma -> 0): for every joint history, the intersection of the agents'
 supports S_G(tau_i) equals {s : p(s | joint history) > 0}. Sufficient: (C1) factored,
 own-action observations, and a single observation with no action-dependent step before
-it, or a static state (PAPER.md §2, §6.6). Multi-step dynamics and correlated
+it, or a static state. Multi-step dynamics (agents may justify one current state with
+mutually incompatible pasts, so the intersection can be a strict superset) and correlated
 observations break it; the check evaluates the conclusion whatever the assumptions.
 
 Fixed-point form (finite sigma): the agents' stable fixed-point sets, intersected up to the
 tolerances of fixed_point_sets (shared_fixed_points), are the joint support; sigma below
-sigma_c is a further assumption. Posterior recovery: basin masses recover p(s | tau_i)
-under an appropriate start distribution (posterior_recovery, PAPER.md §6.5).
+sigma_c is a further assumption. Both forms report the fraction of joint histories where
+the conclusion fails (`intersection_results`). Posterior recovery: basin masses recover
+p(s | tau_i) when the fixed-sigma iteration starts from p_sigma(y | tau_i), not from
+N(0, sigma^2 I) (posterior_recovery).
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ from __future__ import annotations
 import numpy as np
 
 from decdiff.implementations.supports import compare_supports
-from decdiff.properties.common import target_margin
-from decdiff.properties.context import CheckContext
-from decdiff.properties.fixed_point_sets import tolerance_record
+from decdiff.properties.context import NON_CO_CONDITIONS, CheckContext
+from decdiff.properties.intersection_results import (
+    shared_fixed_points_result,
+    support_result,
+)
 from decdiff.properties.posterior_recovery import RECOVERY_STARTS, recovery_result
-from decdiff.properties.shared_fixed_points import all_shared_fixed_points, describe_intersection
-from decdiff.properties.theorem3 import support_counterexample
-from decdiff.checking.registry import register_check
+from decdiff.properties.registration import register_check
 from decdiff.results import CheckResult
 
 
@@ -32,21 +35,8 @@ from decdiff.results import CheckResult
 def support_intersection(ctx: CheckContext) -> list[CheckResult]:
     histories = ctx.joint_histories
     comparison = compare_supports(ctx.model, histories.actions, histories.observations, ctx.policy)
-    failing = ~comparison.equal
-    facts = ctx.facts
-    result = CheckResult.make(
-        id="theorem4.support_intersection", claim="Theorem 4", subject=ctx.subject(),
-        assumptions={"observations_factored": facts["observations_factored"],
-                     "observations_own_action": facts["observations_own_action"],
-                     "history_length_1_or_static": facts["history_length_1_or_static"]},
-        conclusion_holds=not failing.any(), observed=float(failing.mean()), bound=0.0,
-        n_cases=len(histories), seed=ctx.seed, counterexample=support_counterexample(ctx, comparison, failing),
-        reproduce=ctx.reproduce("theorem4.support_intersection"),
-        details={"per_step_co": facts["per_step_co"], "histories_enumerated": histories.enumerated,
-                 "failing_histories": int(failing.sum())},
-    )
-    target_margin(result.margin, result.id)
-    return [result]
+    return support_result(ctx, "theorem4.support_intersection", "Theorem 4", comparison, comparison.equal,
+                          ctx.facts_of(*NON_CO_CONDITIONS), ctx.facts_of("per_step_co"))
 
 
 FIXED_POINT_ID = "theorem4.shared_fixed_points"
@@ -59,30 +49,13 @@ def shared_fixed_points_check(ctx: CheckContext) -> list[CheckResult]:
     """Fixed-point form at finite sigma (shared_fixed_points): the shared states are {s : p(s | tau) > 0}.
 
     Every examined joint history's intersection is listed in the details (e.g. {area1, area2}
-    for the all-zero joint observation of sensor-ring-noisy, PAPER.md §5.1).
+    for the all-zero joint observation of sensor-ring-noisy).
     """
-    shared = all_shared_fixed_points(ctx)
-    holds = np.array([bool(np.all(s.states == s.joint_support)) and not s.unmatched for s in shared])
-    failing = ~holds
-    facts = ctx.facts
-    result = CheckResult.make(
-        id=FIXED_POINT_ID, claim="Theorem 4", subject=ctx.subject(),
-        assumptions={"observations_factored": facts["observations_factored"],
-                     "observations_own_action": facts["observations_own_action"],
-                     "history_length_1_or_static": facts["history_length_1_or_static"],
-                     "sigma_below_sigma_c": all(s.certified for s in shared)},
-        conclusion_holds=bool(holds.all()), observed=float(failing.mean()), bound=0.0, n_cases=len(shared),
-        seed=ctx.seed, tolerance=tolerance_record(ctx),
-        counterexample=describe_intersection(ctx, shared[int(np.flatnonzero(failing)[0])]) if failing.any() else None,
-        reproduce=ctx.reproduce(FIXED_POINT_ID),
-        details={"observed_is": "fraction of joint histories whose shared stable fixed points are not the "
-                                "joint-history support", "per_step_co": facts["per_step_co"],
-                 "joint_history_co": facts["joint_history_co"],
-                 "histories_enumerated": ctx.joint_histories.enumerated, "failing_histories": int(failing.sum()),
-                 "intersections": [describe_intersection(ctx, s) for s in shared]},
-    )
-    target_margin(result.margin, result.id)
-    return [result]
+    return shared_fixed_points_result(
+        ctx, FIXED_POINT_ID, "Theorem 4", lambda s: bool(np.all(s.states == s.joint_support)) and not s.unmatched,
+        ctx.facts_of(*NON_CO_CONDITIONS),
+        "fraction of joint histories whose shared stable fixed points are not the joint-history support",
+        ctx.facts_of("per_step_co", "joint_history_co"))
 
 
 @register_check(RECOVERY_ID, "Theorem 4", "basin masses of the fixed-sigma flow recover p(s | tau_i) when starts "

@@ -6,10 +6,11 @@ dy* ~ J_+ dtau with J_+ = (I - J_y)^{-1} J_tau (Eq. 14), with an error
 M and m (Hessian bounds) are not observable, so the check tests the error's order: for
 perturbations of the float history features of sizes h in THEOREM5_SCALES along random
 unit directions, the least-squares slope of log ||Err|| against log eps must be at least
-2 - THEOREM5_SLOPE (PAPER.md §3, §6.8).
+2 - THEOREM5_SLOPE. (The bound's 1/(1 - lambda_max) presumes a symmetric J_y with spectrum
+in [0, lambda_max]; for one-hot histories J_tau is the network's extension to real inputs.)
 
 Assumptions evaluated on every analysed fixed point (found from the clean states of
-sampled (history, state) pairs, Definition 4): spectral radius of J_y(y*) < 1 (so
+sampled (history, state) pairs, Definition 4, `sampled_pairs`): spectral radius of J_y(y*) < 1 (so
 (I - J_y)^{-1} exists and the bound's 1/(1 - lambda_max) is finite), the Jacobian change at
 the largest perturbation <= THEOREM5_MAX_JACOBIAN_CHANGE ("for a small eps"), a C^2
 network (a smooth activation), and the Newton continuation of y* converging.
@@ -21,10 +22,13 @@ import numpy as np
 import torch
 
 from decdiff.implementations.analysis.jacobian_rank import fixed_point_shift
-from decdiff.implementations.analysis.samples import SampledFixedPoints, sampled_fixed_points
 from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
-from decdiff.checking.registry import register_check
+from decdiff.properties.sampled_pairs import (
+    converged_pairs,
+    describe_pair,
+    sampled_pairs_check,
+)
 from decdiff.results import CheckResult
 from decdiff.tolerances import (
     FIXED_POINT_RESIDUAL,
@@ -38,31 +42,11 @@ from decdiff.tolerances import (
 ID = "theorem5.fixed_point_shift"
 
 
-def fixed_point_samples(ctx: CheckContext) -> SampledFixedPoints:
-    """The sampled (history, state) pairs of the subject and their fixed points (shared by the checks)."""
-    return sampled_fixed_points(ctx.denoiser, ctx.model, ctx.sigma, ctx.history_length, ctx.budget.histories,
-                                seed=ctx.seed, policy=ctx.policy)
-
-
-def describe_pair(ctx: CheckContext, samples: SampledFixedPoints, distinct: int) -> dict:
-    """One distinct (history, state) pair in words: agent, own actions and observations, state."""
-    row = int(samples.unique[distinct])
-    h = samples.histories[row]
-    model = ctx.model
-    agent = int(h.agents[0])
-    obs = [model.observation_names[agent][o] for o in h.observations[0].tolist() if o >= 0]
-    acts = [model.action_names[agent][a] for a in h.actions[0].tolist() if a >= 0]
-    return {"agent": agent, "observations": obs, "actions": acts,
-            "state": model.state_names[int(samples.state_index[row])],
-            "fixed_point": samples.points.y[distinct].tolist()}
-
-
-@register_check(ID, "Theorem 5", "fixed-point shifts under small history perturbations follow J_+ dtau "
-                "with an O(eps^2) error (Eq. 13)", requires=("continuous_history",))
+@sampled_pairs_check(ID, "Theorem 5", "fixed-point shifts under small history perturbations follow J_+ dtau "
+                     "with an O(eps^2) error (Eq. 13)")
 def fixed_point_shift_check(ctx: CheckContext) -> list[CheckResult]:
-    samples = fixed_point_samples(ctx)
-    points = samples.points
-    keep = torch.nonzero(points.converged).flatten()
+    pairs = converged_pairs(ctx)
+    samples, points, keep = pairs.samples, pairs.points, pairs.keep
     generator = torch.Generator().manual_seed(ctx.seed)
     directions = torch.randn(points.y.shape[0], points.features.shape[1], generator=generator, dtype=torch.float64)
     study = fixed_point_shift(samples.denoiser64, points, directions, THEOREM5_SCALES, ctx.sigma,
@@ -76,8 +60,8 @@ def fixed_point_shift_check(ctx: CheckContext) -> list[CheckResult]:
     conclusion = None if observed is None or not bool(decided.all()) else observed <= THEOREM5_SLOPE
     radius = points.spectral_radius[keep]
     assumptions = {
-        "fixed_points_found": bool(keep.numel() > 0) and bool(points.converged.all()),
-        "spectral_radius_below_1": bool((radius < 1.0 - STABILITY_MARGIN).all()),
+        "fixed_points_found": pairs.found() and bool(points.converged.all()),
+        "spectral_radius_below_1": pairs.stable(),
         "jacobian_change_small": bool((study.jacobian_change[keep] <= THEOREM5_MAX_JACOBIAN_CHANGE).all()),
         "continuation_converged": bool(study.converged[keep].all()),
         "network_c2": bool(getattr(ctx.denoiser, "smooth", True)),

@@ -1,18 +1,19 @@
 """Theorem 6 (upper-bounded deviation): D_phi(tau, s) < R_hat(M) for (tau, s) in M (Eq. 17).
 
 M ranges over the epsilon-local sets M_eps(a) = {k : ||J_k - J_a||_F <= eps} of sampled
-(history, state) pairs (Definition 5), for every anchor a and every epsilon of a sweep
-(quantiles EPSILON_QUANTILES of the pairwise Jacobian distances, the largest taking all
-samples). R_hat is Eq. (17) (centred, averaged, pseudo-inverse of Sigma_tau).
+(history, state) pairs whose fixed points converged (Definition 5, `sampled_pairs`), for
+every anchor a and every epsilon of a sweep (quantiles EPSILON_QUANTILES of the pairwise
+Jacobian distances, the largest taking all samples). R_hat is Eq. (17) (centred, averaged,
+pseudo-inverse of Sigma_tau).
 
 * Premise: |M| > |tau| + 1, counting distinct (tau, s) pairs (repeats weigh in Eq. (17)'s
-  averages but add no equation, see `surrogate`). Smaller sets are fitted exactly (R_hat = 0, PAPER.md §6.10),
-  so "D < R_hat" cannot hold there; they are counted and reported in the details
-  (`degenerate_sets`, with their largest R_hat), and the conclusion is drawn over the
-  non-degenerate sets only. The assumption fails when no set is non-degenerate.
+  averages but add no equation, see `surrogate`). Smaller sets are fitted exactly by a
+  regression with intercept (R_hat = 0), so "D < R_hat" cannot hold there; they are
+  counted and reported in the details (`degenerate_sets`, with their largest R_hat), and
+  the conclusion is drawn over the non-degenerate sets only. The assumption fails when no set is non-degenerate.
 * Conclusion (the paper's Fig. 2(g) reading): ||D||_2 < R_hat(M) for every member of every
   non-degenerate set; observed = max (||D|| - R_hat), bound 0. Because ||D|| is a length and
-  R_hat a squared length (PAPER.md §3), the fractions bounded for ||D|| < sqrt(R_hat) and
+  R_hat a squared length (a mean squared residual), the fractions bounded for ||D|| < sqrt(R_hat) and
   ||D||^2 < R_hat are reported too, per epsilon, with the anchored Eq. (15) residual.
 """
 
@@ -21,22 +22,28 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from decdiff.implementations.analysis.surrogate import EPSILON_QUANTILES, surrogate_sweep
+from decdiff.implementations.analysis.surrogate import (
+    EPSILON_QUANTILES,
+    surrogate_sweep,
+)
 from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
-from decdiff.properties.theorem5 import describe_pair, fixed_point_samples
-from decdiff.checking.registry import register_check
+from decdiff.properties.sampled_pairs import (
+    converged_pairs,
+    describe_pair,
+    sampled_pairs_check,
+)
 from decdiff.results import CheckResult
 from decdiff.tolerances import FIXED_POINT_RESIDUAL
 
 ID = "theorem6.surrogate_bound"
 
 
-@register_check(ID, "Theorem 6", "fixed-point deviations are below the surrogate residual R_hat of their "
-                "epsilon-local sample set (Eq. 17)", requires=("continuous_history",))
+@sampled_pairs_check(ID, "Theorem 6", "fixed-point deviations are below the surrogate residual R_hat of their "
+                     "epsilon-local sample set (Eq. 17)")
 def surrogate_bound(ctx: CheckContext) -> list[CheckResult]:
-    samples = fixed_point_samples(ctx)
-    points = samples.points
+    pairs = converged_pairs(ctx)
+    samples, points = pairs.samples, pairs.points
     member = points.converged[samples.inverse]
     rows = torch.nonzero(member).flatten()
     pair = samples.inverse[rows]
@@ -78,7 +85,7 @@ def surrogate_bound(ctx: CheckContext) -> list[CheckResult]:
         })
     result = CheckResult.make(
         id=ID, claim="Theorem 6", subject=ctx.subject(),
-        assumptions={"nondegenerate_sets_exist": any_usable, "fixed_points_found": bool(rows.numel() > 0)},
+        assumptions={"nondegenerate_sets_exist": any_usable, "fixed_points_found": pairs.found()},
         conclusion_holds=conclusion, observed=observed, bound=0.0, n_cases=int(usable.sum()), seed=ctx.seed,
         tolerance={"fixed_point_residual": FIXED_POINT_RESIDUAL},
         counterexample=counterexample, reproduce=ctx.reproduce(ID),

@@ -40,21 +40,15 @@ from decdiff.properties.composite_common import (
     distinct_orbits,
     hull_distances,
 )
-from decdiff.properties.context import CheckContext
+from decdiff.properties.context import CO_CONDITIONS, CheckContext
 from decdiff.properties.fixed_point_sets import deviation_tolerance
-from decdiff.checking.registry import register_check
+from decdiff.properties.registration import register_check
 from decdiff.results import CheckResult
 from decdiff.tolerances import COMPOSITE_DISTANCE
 
 CONVERGENCE = "theorem7.composite_convergence"
 HULL = "theorem7.convex_hull"
 ALL_AGENTS = "seeded random permutation per joint history"
-
-
-def co_assumptions(ctx: CheckContext) -> dict[str, bool]:
-    """Theorem 3's sufficient conditions for "collectively observable" (PAPER.md §6.6)."""
-    facts = ctx.facts
-    return {name: facts[name] for name in ("observations_factored", "observations_own_action", "per_step_co")}
 
 
 def local_assumptions(ctx: CheckContext, runs: list[CompositeSetup]) -> dict[str, bool]:
@@ -113,7 +107,7 @@ def composite_convergence(ctx: CheckContext) -> list[CheckResult]:
     conclusion = None if observed is None else observed <= COMPOSITE_DISTANCE
     result = CheckResult.make(
         id=CONVERGENCE, claim="Theorem 7", subject=composite_subject(ctx, ALL_AGENTS),
-        assumptions={**co_assumptions(ctx), **local_assumptions(ctx, runs)}, conclusion_holds=conclusion,
+        assumptions={**ctx.facts_of(*CO_CONDITIONS), **local_assumptions(ctx, runs)}, conclusion_holds=conclusion,
         observed=observed, bound=COMPOSITE_DISTANCE, ci=rate["ci"], n_cases=rate["sequences"], seed=ctx.seed,
         tolerance=TOLERANCES,
         counterexample=describe_sequence(ctx, runs[k], row) if conclusion is False else None,
@@ -183,7 +177,7 @@ def convex_hull(ctx: CheckContext) -> list[CheckResult]:
                           "isotropy_offset": float(run.isotropy[int(run.assigned[row])])}
     result = CheckResult.make(
         id=HULL, claim="Theorem 7", subject=composite_subject(ctx, ALL_AGENTS),
-        assumptions={**co_assumptions(ctx), **local_assumptions(ctx, runs)}, conclusion_holds=conclusion,
+        assumptions={**ctx.facts_of(*CO_CONDITIONS), **local_assumptions(ctx, runs)}, conclusion_holds=conclusion,
         observed=observed, bound=COMPOSITE_DISTANCE, ci=rate["ci"], n_cases=len(cases), seed=ctx.seed,
         tolerance=TOLERANCES, counterexample=counterexample, reproduce=ctx.reproduce(HULL),
         details={"observed_is": "max over distinct accepted limit orbits of the distance of an orbit point to "

@@ -45,6 +45,7 @@ from decdiff.properties.composite_common import (
     describe_sequence,
 )
 from decdiff.properties.context import CheckContext
+from decdiff.properties.registration import register_check
 from decdiff.properties.theorem7 import (
     ALL_AGENTS,
     acceptance,
@@ -52,7 +53,6 @@ from decdiff.properties.theorem7 import (
     composite_subject,
     local_assumptions,
 )
-from decdiff.checking.registry import register_check
 from decdiff.results import CheckResult
 from decdiff.tolerances import COMPOSITE_DISTANCE, CONFIDENCE_LEVEL, FLOW_STEP
 

@@ -21,7 +21,7 @@ import torch
 from decdiff.implementations.training import sample_pairs
 from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
-from decdiff.checking.registry import register_check
+from decdiff.properties.registration import register_check
 from decdiff.results import CheckResult
 from decdiff.tolerances import CONFIDENCE_LEVEL, TRAINED_REFERENCE_RELATIVE
 

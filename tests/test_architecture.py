@@ -128,12 +128,23 @@ def test_the_ground_floor_imports_no_top_floor():
         assert graph[module] <= ground, (module, graph[module] - ground)
 
 
-def test_implementations_import_no_checks_report_or_command_line():
+#: Each middle floor and the packages above it, which it must not import.
+ABOVE = {
+    "decdiff.implementations": ("decdiff.properties", "decdiff.checking", "decdiff.report", "decdiff.bench",
+                                "decdiff.cli"),
+    "decdiff.theory": ("decdiff.properties", "decdiff.checking", "decdiff.report", "decdiff.bench", "decdiff.cli"),
+    "decdiff.properties": ("decdiff.checking", "decdiff.report", "decdiff.bench", "decdiff.cli"),
+    "decdiff.checking": ("decdiff.report", "decdiff.bench", "decdiff.cli"),
+    "decdiff.report": ("decdiff.bench", "decdiff.cli"),
+}
+
+
+@pytest.mark.parametrize("floor", sorted(ABOVE))
+def test_no_floor_imports_a_floor_above_it(floor):
     graph = import_graph()
-    above = ("decdiff.cli", "decdiff.checking", "decdiff.report", "decdiff.bench", "decdiff.properties")
-    for module, imports in graph.items():
-        if module.startswith("decdiff.implementations"):
-            assert not [m for m in imports if m.startswith(above)], module
+    wrong = {module: sorted(m for m in imports if m.startswith(ABOVE[floor]))
+             for module, imports in graph.items() if module.startswith(floor)}
+    assert not {module: imports for module, imports in wrong.items() if imports}
 
 
 def test_no_source_file_is_over_400_lines():

@@ -56,10 +56,10 @@ def test_bad_input_exits_2_with_one_line(args, needle):
 
 def test_reproduce_line_carries_a_non_default_budget(capsys):
     """A check run with a smaller budget (as in reports) is re-run exactly by its reproduce line."""
+    from decdiff.checking.registry import check_denoiser
     from decdiff.implementations.denoisers.exact import ExactDenoiser
     from decdiff.implementations.models.registry import load_model
     from decdiff.properties.context import Budget
-    from decdiff.checking.registry import check_denoiser
 
     model = load_model("sensor-ring-noisy")
     (result,) = check_denoiser(ExactDenoiser(model), model, sigma=0.3, history_length=2, label="exact",

@@ -18,7 +18,6 @@ E|y| = 11/20 while the mean distance is 4009/22000.
 
 from __future__ import annotations
 
-
 import sympy as sp
 
 from decdiff.theory.composite_hull import cauchy_schwarz_step

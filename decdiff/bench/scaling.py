@@ -104,8 +104,8 @@ def _time_fixed_points(model: DecPOMDP, length: int, plan: ScalingPlan, seed: in
 
 
 def _time_checks(model: DecPOMDP, length: int, plan: ScalingPlan, seed: int) -> float:
-    from decdiff.checking.registry import run_checks
     from decdiff.properties.context import Budget, CheckContext
+    from decdiff.properties.registration import run_checks
 
     ctx = CheckContext(model=model, denoiser=ExactDenoiser(model), denoiser_label="exact", sigma=0.3,
                        history_length=length, seed=seed, budget=Budget(**plan.check_budget))

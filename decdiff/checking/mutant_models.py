@@ -19,7 +19,7 @@ def correlated_observations(model: DecPOMDP) -> DecPOMDP:
     """
     from dataclasses import replace
 
-    from decdiff.implementations.models.decpomdp import JointObservation, JointSpace
+    from decdiff.implementations.models.tables import JointObservation, JointSpace
 
     sizes = set(model.observation_sizes)
     if len(sizes) != 1:

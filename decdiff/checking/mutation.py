@@ -39,10 +39,10 @@ from decdiff.checking.mutant_denoisers import (
     wrong_sigma,
 )
 from decdiff.checking.mutant_models import correlated_observations
-from decdiff.checking.registry import all_checks, run_checks
 from decdiff.implementations.dynamics.threads import intra_op_threads
 from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.properties.context import Budget, CheckContext
+from decdiff.properties.registration import all_checks, run_checks
 from decdiff.results import CheckResult
 
 

@@ -89,8 +89,8 @@ class CheckCase:
 
     def run(self) -> list[CheckResult]:
         """The check's results (no assertion)."""
-        from decdiff.checking.registry import run_checks
         from decdiff.implementations.dynamics.threads import intra_op_threads
+        from decdiff.properties.registration import run_checks
 
         with intra_op_threads(1):      # small batches: one thread is faster on a shared machine
             results = run_checks(self.context(), [self.check])
@@ -168,7 +168,7 @@ def check_cases(denoisers: Sequence[Any], *, models: Sequence[str] = ("sensor-ri
                 history_length: int = 1, seed: int = 0, checks: Iterable[str] | None = None,
                 budget: Any = None) -> list[CheckCase]:
     """Every (denoiser, model, check) case, in entry, model and registry order."""
-    from decdiff.checking.registry import all_checks
+    from decdiff.properties.registration import all_checks
 
     ids = [c.id for c in all_checks()]
     if checks is not None:

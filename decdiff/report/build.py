@@ -25,11 +25,12 @@ from typing import Any
 
 import torch
 
-from decdiff.checking.registry import run_checks, summarise
+from decdiff.checking.registry import summarise
 from decdiff.claims import CLAIMS
 from decdiff.implementations.denoisers.loading import load_denoiser
 from decdiff.implementations.models.registry import load_model
 from decdiff.properties.context import Budget, CheckContext
+from decdiff.properties.registration import run_checks
 from decdiff.report.schema import SCHEMA_VERSION
 from decdiff.report.suites import Suite, VerifyRun
 from decdiff.report.training import TrainSpec, load_trained, train_all

@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from decdiff.checking.registry import run_checks
 from decdiff.implementations.analysis.jacobian_rank import float64_copy
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.dynamics.fixed_points import fixed_points
 from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.training import sample_pairs
 from decdiff.properties.context import Budget, CheckContext
+from decdiff.properties.registration import run_checks
 from decdiff.properties.trained_reference import HELD_OUT_OFFSET
 from decdiff.report.data import rounded
 from decdiff.report.suites import GridExperiments

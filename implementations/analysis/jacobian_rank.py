@@ -43,7 +43,12 @@ from decdiff.implementations.denoisers.protocol import as_sigma
 from decdiff.implementations.dynamics.fixed_points import newton_refine
 from decdiff.implementations.dynamics.flows import fixed_sigma_flow
 from decdiff.implementations.dynamics.jacobians import spectral_radius
-from decdiff.tolerances import FIXED_POINT_RESIDUAL, FLOW_STEP, JACOBIAN_RANK_RELATIVE, JACOBIAN_RANK_SWEEP
+from decdiff.tolerances import (
+    FIXED_POINT_RESIDUAL,
+    FLOW_STEP,
+    JACOBIAN_RANK_RELATIVE,
+    JACOBIAN_RANK_SWEEP,
+)
 
 
 # ----- derivatives ---------------------------------------------------------------------------------

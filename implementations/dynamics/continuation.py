@@ -1,4 +1,4 @@
-"""Numerical sigma_c by continuation in sigma: the independent check of `certify.py`'s bounds.
+"""Numerical sigma_c by continuation in sigma: the independent check of `sigma_bounds.py`'s bounds.
 
 From y = s at a small sigma, sigma grows geometrically with Newton (Eq. 11's fixed point,
 `newton_refine`) started at the previous fixed point; the branch of s ends when Newton
@@ -16,7 +16,12 @@ import torch
 from decdiff.implementations.dynamics.fixed_points import newton_refine
 from decdiff.implementations.dynamics.flows import MixtureMap
 from decdiff.implementations.dynamics.threads import intra_op_threads
-from decdiff.tolerances import FIXED_POINT_RESIDUAL, OWN_STATE_MARGIN, SIGMA_BISECTION, STABILITY_MARGIN
+from decdiff.tolerances import (
+    FIXED_POINT_RESIDUAL,
+    OWN_STATE_MARGIN,
+    SIGMA_BISECTION,
+    STABILITY_MARGIN,
+)
 
 #: Default start of the march: this fraction of the least distance between consistent states,
 #: where every weight ratio below e^{1/(2 x 0.05^2)} = e^{200} leaves each state its own attractor.

@@ -41,8 +41,8 @@ from decdiff.implementations.dynamics.threads import intra_op_threads
 from decdiff.implementations.histories import HistoryBatch
 from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.policies import Policy
-from decdiff.tolerances import (COARSE_MERGE, FIXED_POINT_DEDUP, FIXED_POINT_RESIDUAL, FLOW_COARSE_STEP, FLOW_STEP,
-                                STABILITY_MARGIN)
+from decdiff.tolerances import COARSE_MERGE, FIXED_POINT_DEDUP, FIXED_POINT_RESIDUAL, FLOW_COARSE_STEP, FLOW_STEP
+from decdiff.tolerances import STABILITY_MARGIN
 
 StartDistribution = Literal["prior-sigma", "standard", "posterior"]
 

@@ -27,9 +27,17 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
-from decdiff.implementations.denoisers.exact import ExactDenoiser, mixture_jacobian, mixture_mean, mixture_weights
+from decdiff.implementations.denoisers.exact import (
+    ExactDenoiser,
+    mixture_jacobian,
+    mixture_mean,
+    mixture_weights,
+)
 from decdiff.implementations.denoisers.protocol import Denoiser, as_sigma
-from decdiff.implementations.dynamics.jacobians import autograd_jacobian, spectral_radius
+from decdiff.implementations.dynamics.jacobians import (
+    autograd_jacobian,
+    spectral_radius,
+)
 from decdiff.implementations.histories import HistoryBatch
 
 #: A denoiser conditioned on one history: (y [B, d], sigma [B]) -> [B, d].

@@ -4,7 +4,7 @@ Fixed points are found one history at a time on batches of a few hundred rows, w
 intra-op parallelism gains nothing and its synchronisation costs a lot on a shared
 machine: the 25-agent summary of ``sensor-grid:5x5:targets=2`` took 42-64 s with 2 torch
 threads and 3.1 s with 1 thread at load average ~7 on 2 cores (benchmarks/bench_fixed_points.py);
-numpy's OpenBLAS is worse still: ``np.linalg.matrix_rank`` of a 1953 x 64 matrix (certify.py)
+numpy's OpenBLAS is worse still: ``np.linalg.matrix_rank`` of a 1953 x 64 matrix (contraction.py)
 took 127 ms with its 2 threads and 3.1 ms with 1 at load average 2.5.
 """
 

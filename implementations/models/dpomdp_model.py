@@ -13,12 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-from decdiff.implementations.models.decpomdp import DecPOMDP, JointObservation, JointSpace, Transition
+from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.models.dpomdp_parser import (
     DpomdpData,
     bundled_dpomdp_names,
     bundled_dpomdp_path,
     load_dpomdp,
+)
+from decdiff.implementations.models.tables import (
+    JointObservation,
+    JointSpace,
+    Transition,
 )
 
 

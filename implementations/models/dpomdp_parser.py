@@ -83,11 +83,19 @@ import numpy as np
 import scipy.sparse
 
 from decdiff.errors import InputError
-from decdiff.implementations.models.dpomdp_lines import SIZE_LIMIT, LineReader, physical_lines, split_lines
+from decdiff.implementations.models.dpomdp_lines import (
+    SIZE_LIMIT,
+    LineReader,
+    physical_lines,
+    split_lines,
+)
 from decdiff.implementations.models.dpomdp_preamble import RESERVED_WORDS, read_preamble
 from decdiff.implementations.models.dpomdp_sdms import is_sdms
 from decdiff.implementations.models.dpomdp_sections import read_sections
-from decdiff.implementations.models.dpomdp_validation import DENSE_T_LIMIT, finish_tables
+from decdiff.implementations.models.dpomdp_validation import (
+    DENSE_T_LIMIT,
+    finish_tables,
+)
 
 __all__ = [
     "DENSE_T_LIMIT",

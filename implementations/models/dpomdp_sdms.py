@@ -19,7 +19,12 @@ from __future__ import annotations
 import itertools
 import re
 
-from decdiff.implementations.models.dpomdp_lines import IDENT_RE, UINT_RE, LineReader, data_texts
+from decdiff.implementations.models.dpomdp_lines import (
+    IDENT_RE,
+    UINT_RE,
+    LineReader,
+    data_texts,
+)
 
 
 def is_sdms(lines: list[str]) -> bool:

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from decdiff.errors import InputError
-from decdiff.implementations.models.decpomdp import DecPOMDP, FactoredObservation
+from decdiff.implementations.models.decpomdp import DecPOMDP
+from decdiff.implementations.models.tables import FactoredObservation
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
 _RESERVED = {"agents", "discount", "actions", "observations", "T", "O", "R"}

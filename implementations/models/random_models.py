@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from decdiff.errors import InputError
-from decdiff.implementations.models.decpomdp import (
-    DecPOMDP,
+from decdiff.implementations.models.decpomdp import DecPOMDP
+from decdiff.implementations.models.tables import (
     FactoredObservation,
     JointObservation,
     JointSpace,

@@ -120,7 +120,11 @@ def split_spec(spec: str) -> tuple[str, list[str], dict[str, str]]:
 
 def load_model(name_or_path: str | os.PathLike) -> DecPOMDP:
     """A model from a built-in spec, a bundled benchmark name, or a `.dpomdp` path."""
-    from decdiff.implementations.models.dpomdp_model import bundled_model_names, load_bundled, load_dpomdp_model
+    from decdiff.implementations.models.dpomdp_model import (
+        bundled_model_names,
+        load_bundled,
+        load_dpomdp_model,
+    )
 
     text = os.fspath(name_or_path)
     family, positional, params = split_spec(text)

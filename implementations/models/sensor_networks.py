@@ -30,7 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from decdiff.errors import InputError
-from decdiff.implementations.models.decpomdp import DecPOMDP, FactoredObservation, Transition
+from decdiff.implementations.models.decpomdp import DecPOMDP
+from decdiff.implementations.models.tables import FactoredObservation, Transition
 
 
 def single_target_kernel(neighbours: Sequence[Sequence[int]], move: float) -> np.ndarray:

@@ -30,12 +30,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from decdiff.errors import InputError
 from decdiff.implementations.smax.cache import load_cached, save_cached
 from decdiff.implementations.smax.env import SmaxEnv, smax_env
 from decdiff.implementations.smax.mappo import Params, act, init_params, train_mappo
 from decdiff.implementations.smax.settings import STATE_LAYOUT, EnvSettings, MappoConfig
-
-from decdiff.errors import InputError
 
 Progress = Callable[[str], None]
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from decdiff.implementations.denoisers.mlp import MLPDenoiser, make_denoiser
 from decdiff.implementations.histories import HistoryEncoding
 from decdiff.implementations.smax.cache import canonical, load_cached, save_cached

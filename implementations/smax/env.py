@@ -39,6 +39,8 @@ from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
+
+from decdiff.errors import InputError
 from decdiff.implementations.smax import require_smax
 from decdiff.implementations.smax.settings import (
     RACES,
@@ -46,8 +48,6 @@ from decdiff.implementations.smax.settings import (
     UNIT_FEATURES,
     EnvSettings,
 )
-
-from decdiff.errors import InputError
 
 require_smax()
 

@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+
 from decdiff.implementations.smax.env import SmaxEnv
 from decdiff.implementations.smax.settings import MappoConfig
 

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from decdiff.implementations.smax import LABEL
 
 from decdiff.errors import InputError, require_positive_integers
+from decdiff.implementations.smax import LABEL
 
 #: The SMAX scenario (SMACv2-style random positions and unit types, 5 vs 5).
 SCENARIO = "smacv2_5_units"

@@ -7,12 +7,12 @@ import math
 
 import numpy as np
 import pytest
-from decdiff.implementations.denoisers.exact import mixture_mean
 
 from decdiff.bench.figures import best_times
 from decdiff.bench.hot_paths import plain_mixture_mean
 from decdiff.bench.scaling import fitted_exponent
 from decdiff.cli import main
+from decdiff.implementations.denoisers.exact import mixture_mean
 
 
 def test_fitted_exponent_recovers_a_power_law():

@@ -13,7 +13,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from decdiff.implementations.dynamics.flows import MixtureMap
 
 from decdiff.bench import discovery, end_to_end, scaling
 from decdiff.bench.discovery import bench_trained_fixed_points, compare_discovery
@@ -26,6 +25,7 @@ from decdiff.bench.scaling import (
     scaling_data,
 )
 from decdiff.cli import main
+from decdiff.implementations.dynamics.flows import MixtureMap
 from decdiff.report.timings import plot_scaling
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from decdiff.implementations.denoisers import exact
 from decdiff.implementations.denoisers.exact import mixture_weights
 from decdiff.implementations.dynamics import fixed_points

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from decdiff.checking.baseline import compare, make_baseline, read_baseline, result_keys, write_baseline
+from decdiff.checking.baseline import (
+    compare,
+    make_baseline,
+    read_baseline,
+    result_keys,
+    write_baseline,
+)
 from decdiff.errors import InputError
 from decdiff.results import CheckResult
 from decdiff.tolerances import BASELINE_MARGIN_ROUND_OFF, baseline_margin_tolerance

@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-from decdiff.checking.registry import all_checks
+from decdiff.properties.registration import all_checks
 from decdiff.testing import check_cases, parametrize_with_checks
 
 USER_TESTS = '''

@@ -9,7 +9,12 @@ import pytest
 import torch
 
 from decdiff import InputError, agent_histories, sample_trajectories
-from decdiff.implementations.denoisers.adapters import EpsilonDenoiser, FixedSigma, ResidualDenoiser, VDenoiser
+from decdiff.implementations.denoisers.adapters import (
+    EpsilonDenoiser,
+    FixedSigma,
+    ResidualDenoiser,
+    VDenoiser,
+)
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.denoisers.validation import CheckedDenoiser
 from decdiff.implementations.models.sensor_networks import sensor_ring

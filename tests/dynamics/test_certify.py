@@ -1,6 +1,7 @@
-"""Certified fixed points of f* (certify.py): the contraction certificate checked numerically, the exact
-two-state sigma_c against continuation and theory's closed form, the many-state certified bound, the
-isolation level below which nothing else is stable, and the loss of attractors above sigma_c."""
+"""Certified fixed points of f* (certify.py, contraction.py, sigma_bounds.py, isolation.py): the contraction
+certificate checked numerically, the exact two-state sigma_c against continuation and theory's closed form,
+the many-state certified bound, the isolation level below which nothing else is stable, and the loss of
+attractors above sigma_c."""
 
 from __future__ import annotations
 
@@ -11,18 +12,16 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from decdiff.implementations.denoisers.exact import ExactDenoiser
-from decdiff.implementations.dynamics.certify import (
-    certified_sigma_bounds,
-    certify_rows,
-    exact_sigma_c,
-    geometry,
-    image_bound,
-    isolation_gap,
-    isolation_sigmas,
-)
+from decdiff.implementations.dynamics.certify import certify_rows
 from decdiff.implementations.dynamics.continuation import continuation_sigma_c
+from decdiff.implementations.dynamics.contraction import geometry, image_bound
 from decdiff.implementations.dynamics.fixed_points import find_fixed_points
 from decdiff.implementations.dynamics.flows import MixtureMap, fixed_sigma_flow
+from decdiff.implementations.dynamics.isolation import isolation_gap, isolation_sigmas
+from decdiff.implementations.dynamics.sigma_bounds import (
+    certified_sigma_bounds,
+    exact_sigma_c,
+)
 from decdiff.implementations.histories import agent_histories
 from decdiff.implementations.models.sensor_networks import sensor_grid
 from decdiff.implementations.models.strategies import models

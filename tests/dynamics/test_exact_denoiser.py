@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.stats import norm
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import norm
 
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.denoisers.protocol import score

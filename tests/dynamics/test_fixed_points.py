@@ -9,7 +9,12 @@ import torch
 from decdiff.bench.discovery import CountingMap
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.dynamics.continuation import continuation_sigma_c
-from decdiff.implementations.dynamics.fixed_points import draw_starts, find_fixed_points, fixed_points, flow_limits
+from decdiff.implementations.dynamics.fixed_points import (
+    draw_starts,
+    find_fixed_points,
+    fixed_points,
+    flow_limits,
+)
 from decdiff.implementations.dynamics.flows import MixtureMap, fixed_sigma_flow
 from decdiff.implementations.histories import history_batch
 from decdiff.implementations.models.sensor_networks import sensor_grid, sensor_ring

@@ -12,7 +12,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from decdiff.implementations.denoisers.exact import ExactDenoiser
-from decdiff.implementations.dynamics.certify import certified_sigma_bounds, certify_rows, geometry
+from decdiff.implementations.dynamics.certify import certify_rows
+from decdiff.implementations.dynamics.contraction import geometry
 from decdiff.implementations.dynamics.fixed_points import draw_starts, fixed_points
 from decdiff.implementations.dynamics.flows import (
     MixtureMap,
@@ -26,6 +27,7 @@ from decdiff.implementations.dynamics.flows import (
     step2_checks,
     terminal_masses,
 )
+from decdiff.implementations.dynamics.sigma_bounds import certified_sigma_bounds
 from decdiff.implementations.histories import agent_histories, history_batch
 from decdiff.implementations.models.sensor_networks import sensor_ring
 from decdiff.implementations.models.strategies import models

@@ -9,7 +9,8 @@ import pytest
 
 from decdiff.cli import main
 from decdiff.implementations.denoisers.exact import ExactDenoiser
-from decdiff.implementations.dynamics.certify import certified_sigma_bound, certify
+from decdiff.implementations.dynamics.certify import certify
+from decdiff.implementations.dynamics.sigma_bounds import certified_sigma_bound
 from decdiff.implementations.histories import agent_histories
 from decdiff.implementations.models.sensor_networks import sensor_ring
 from decdiff.implementations.sampling import sample_trajectories

@@ -13,10 +13,6 @@ import pytest
 import torch
 
 from decdiff import agent_histories, sample_trajectories
-from decdiff.implementations.denoisers.exact import ExactDenoiser
-from decdiff.implementations.histories import history_batch
-from decdiff.implementations.model_facts import observations_factored, per_step_co
-from decdiff.implementations.models.registry import load_model
 from decdiff.checking.mutant_denoisers import (
     BASES,
     PERTURBATION,
@@ -27,7 +23,11 @@ from decdiff.checking.mutant_denoisers import (
 )
 from decdiff.checking.mutant_models import correlated_observations
 from decdiff.checking.mutation import MUTANTS, mutation_table
-from decdiff.checking.registry import all_checks
+from decdiff.implementations.denoisers.exact import ExactDenoiser
+from decdiff.implementations.histories import history_batch
+from decdiff.implementations.model_facts import observations_factored, per_step_co
+from decdiff.implementations.models.registry import load_model
+from decdiff.properties.registration import all_checks
 
 MODEL = load_model("sensor-ring")
 TRAJECTORIES = sample_trajectories(MODEL, 1, 64, seed=3)

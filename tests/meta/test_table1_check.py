@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import pytest
 
-from decdiff.implementations.models.registry import load_model
-from decdiff.implementations.training import sample_pairs
 from decdiff.checking.mutant_denoisers import BASES
 from decdiff.checking.mutation import MUTANTS
-from decdiff.report.composite import denoising_errors, joint_rows, seed_difference, table1_check
+from decdiff.implementations.models.registry import load_model
+from decdiff.implementations.training import sample_pairs
+from decdiff.report.composite import (
+    denoising_errors,
+    joint_rows,
+    seed_difference,
+    table1_check,
+)
 
 MODEL = load_model("sensor-grid:3x3:targets=2")
 SIGMA = 0.5

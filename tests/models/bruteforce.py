@@ -12,7 +12,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from decdiff.implementations.models.decpomdp import DecPOMDP, FactoredObservation
+from decdiff.implementations.models.decpomdp import DecPOMDP
+from decdiff.implementations.models.tables import FactoredObservation
 from decdiff.implementations.policies import HistoryPolicy, StationaryPolicy
 
 

@@ -11,7 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decdiff.errors import InputError
-from decdiff.implementations.models.dpomdp_parser import DpomdpData, bundled_dpomdp_path, parse_dpomdp
+from decdiff.implementations.models.dpomdp_parser import (
+    DpomdpData,
+    bundled_dpomdp_path,
+    parse_dpomdp,
+)
 from decdiff.tolerances import PROBABILITY_SUM
 
 FILES = ("dectiger", "broadcastChannel", "recycling", "relay4", "2generals", "prisoners", "sdms_mabc")

@@ -9,7 +9,10 @@ from hypothesis import given
 from decdiff import InputError
 from decdiff.implementations.models.dpomdp_model import load_bundled, model_from_dpomdp
 from decdiff.implementations.models.dpomdp_parser import parse_dpomdp
-from decdiff.implementations.models.dpomdp_writer import dpomdp_text, joint_observation_table
+from decdiff.implementations.models.dpomdp_writer import (
+    dpomdp_text,
+    joint_observation_table,
+)
 from decdiff.implementations.models.sensor_networks import sensor_ring
 from decdiff.implementations.models.strategies import models
 

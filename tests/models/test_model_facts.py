@@ -19,10 +19,10 @@ from decdiff.implementations.model_facts import (
     reachable_joint_histories,
     reachable_states,
 )
-from decdiff.implementations.models.decpomdp import JointObservation
 from decdiff.implementations.models.random_models import RandomModelSpec, random_model
 from decdiff.implementations.models.sensor_networks import sensor_grid, sensor_ring
 from decdiff.implementations.models.strategies import models
+from decdiff.implementations.models.tables import JointObservation
 
 SMALL = dict(max_agents=2, max_states=4, max_actions=2, max_observations=2)
 
@@ -93,7 +93,7 @@ def test_product_table_written_jointly_is_factored():
     rng = np.random.default_rng(0)
     a, b = rng.dirichlet(np.ones(3), size=4), rng.dirichlet(np.ones(2), size=4)
     table = (a[:, :, None] * b[:, None, :]).reshape(1, 4, 6)
-    from decdiff.implementations.models.decpomdp import JointSpace
+    from decdiff.implementations.models.tables import JointSpace
 
     assert observation_is_factored(JointObservation(table, JointSpace((3, 2))))
     table[0, 0, :2] += [1e-6, -1e-6]

@@ -19,6 +19,7 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from decdiff.checking.registry import check_denoiser
 from decdiff.cli import main
 from decdiff.implementations.denoisers.exact import ExactDenoiser, mixture_mean
 from decdiff.implementations.model_facts import per_step_co
@@ -26,7 +27,6 @@ from decdiff.implementations.models.sensor_networks import sensor_ring
 from decdiff.properties.context import Budget
 from decdiff.properties.search import search
 from decdiff.properties.search_composite import composite_scenarios, static_co_models
-from decdiff.checking.registry import check_denoiser
 
 COMPOSITE_IDS = ("theorem7.composite_convergence", "theorem7.convex_hull", "corollary7_1.every_consistent_state",
                  "corollary7_1.only_consistent_states", "corollary7_2.every_consistent_state",

@@ -9,15 +9,15 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 
+from decdiff.checking.registry import check_denoiser
 from decdiff.cli import main
-from decdiff.properties.hypothesis_profiles import EXAMPLES, load_profile
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.models.dpomdp_model import model_from_dpomdp
 from decdiff.implementations.models.dpomdp_parser import parse_dpomdp
 from decdiff.implementations.models.registry import load_model
 from decdiff.properties.context import Budget, CheckContext
 from decdiff.properties.fixed_point_sets import agent_history_batch, examined_histories
-from decdiff.checking.registry import check_denoiser
+from decdiff.properties.hypothesis_profiles import EXAMPLES, load_profile
 
 IDS = ["theorem1.converged_diffusion", "theorem2.attractors_are_states", "finding1.single_fixed_point",
        "theorem3.shared_fixed_points", "theorem4.shared_fixed_points", "theorem4.posterior_recovery"]

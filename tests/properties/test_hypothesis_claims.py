@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from hypothesis import assume, given, settings
 
-from decdiff.properties.hypothesis_profiles import scaled_examples
+from decdiff.checking.registry import check_denoiser
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.properties.context import Budget
+from decdiff.properties.hypothesis_profiles import scaled_examples
 from decdiff.properties.strategies import sigmas, subjects
-from decdiff.checking.registry import check_denoiser
 
 #: Small enough for a second per example, large enough for decided Monte-Carlo verdicts.
 BUDGET = Budget(histories=16, starts=64, iterations=300, fixed_point_histories=6, fixed_point_work=2**14)

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from decdiff.checking.registry import check_denoiser
 from decdiff.cli import main
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.models.sensor_networks import sensor_ring
 from decdiff.implementations.models.strategies import models
 from decdiff.properties.search import SCENARIOS, search
-from decdiff.checking.registry import check_denoiser
 
 SMALL = dict(max_agents=3, max_states=4, max_actions=2, max_observations=2)
 

@@ -12,7 +12,13 @@ from scipy import stats
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.models.registry import load_model
 from decdiff.implementations.training import TrainingConfig, sample_pairs
-from decdiff.report.composite import denoising_errors, joint_rows, psnr, seed_difference, table1_check
+from decdiff.report.composite import (
+    denoising_errors,
+    joint_rows,
+    psnr,
+    seed_difference,
+    table1_check,
+)
 from decdiff.report.deviations import principal_axes
 from decdiff.report.figures import table1_rows
 from decdiff.report.training import TrainSpec, ensure_trained

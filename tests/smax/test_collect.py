@@ -11,8 +11,19 @@ pytest.importorskip("jaxmarl")
 
 from decdiff.errors import InputError  # noqa: E402
 from decdiff.implementations.smax import collect  # noqa: E402
-from decdiff.implementations.smax.cache import entry_paths, load_cached, save_cached, settings_key  # noqa: E402
-from decdiff.implementations.smax.collect import JointPairs, Rollout, RolloutSpec, history_pairs, split_episodes  # noqa: E402
+from decdiff.implementations.smax.cache import (  # noqa: E402
+    entry_paths,
+    load_cached,
+    save_cached,
+    settings_key,
+)
+from decdiff.implementations.smax.collect import (  # noqa: E402
+    JointPairs,
+    Rollout,
+    RolloutSpec,
+    history_pairs,
+    split_episodes,
+)
 from decdiff.implementations.smax.env import smax_env  # noqa: E402
 from decdiff.implementations.smax.settings import EnvSettings  # noqa: E402
 

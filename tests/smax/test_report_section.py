@@ -8,13 +8,13 @@ import pytest
 
 pytest.importorskip("jaxmarl")
 
+from decdiff.implementations.smax import LABEL  # noqa: E402
 from decdiff.report.build import executed_checks, figure_checks  # noqa: E402
 from decdiff.report.figures import render_figures  # noqa: E402
 from decdiff.report.html import render_html  # noqa: E402
 from decdiff.report.markdown import render_markdown  # noqa: E402
 from decdiff.report.schema import FIGURES  # noqa: E402
 from decdiff.report.suites import PAPER, QUICK  # noqa: E402
-from decdiff.implementations.smax import LABEL  # noqa: E402
 
 
 def test_the_paper_suite_runs_the_section_and_the_quick_one_does_not():

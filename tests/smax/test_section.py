@@ -10,10 +10,10 @@ import pytest
 pytest.importorskip("jaxmarl")
 
 import torch  # noqa: E402
+
 from decdiff.implementations.smax import LABEL  # noqa: E402
 from decdiff.implementations.smax.collect import JointPairs  # noqa: E402
 from decdiff.implementations.smax.denoisers import smax_encoding, train_smax_denoiser  # noqa: E402
-
 from decdiff.report.figures import smax_figures  # noqa: E402
 from decdiff.report.seed_stats import across_seeds, every_column  # noqa: E402
 from decdiff.report.smax import (  # noqa: E402

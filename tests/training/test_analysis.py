@@ -19,7 +19,11 @@ from decdiff.implementations.analysis.jacobian_rank import (
     relative_error,
     spearman_interval,
 )
-from decdiff.implementations.analysis.surrogate import anchored_residual, centred_residual, surrogate_sweep
+from decdiff.implementations.analysis.surrogate import (
+    anchored_residual,
+    centred_residual,
+    surrogate_sweep,
+)
 from decdiff.implementations.denoisers.mlp import Architecture, MLPDenoiser
 from decdiff.implementations.dynamics.fixed_points import newton_refine
 from decdiff.implementations.histories import HistoryEncoding

@@ -9,12 +9,22 @@ import torch
 
 from decdiff.cli.train import add_train_parser
 from decdiff.errors import InputError
-from decdiff.implementations.denoisers.checkpoints import load_checkpoint, model_fields, read_checkpoint, save_checkpoint
+from decdiff.implementations.denoisers.checkpoints import (
+    load_checkpoint,
+    model_fields,
+    read_checkpoint,
+    save_checkpoint,
+)
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.denoisers.mlp import MLPDenoiser
 from decdiff.implementations.denoisers.protocol import Denoiser
 from decdiff.implementations.models.registry import load_model
-from decdiff.implementations.training import TrainingConfig, progress_disabled, sample_pairs, train_denoiser
+from decdiff.implementations.training import (
+    TrainingConfig,
+    progress_disabled,
+    sample_pairs,
+    train_denoiser,
+)
 
 SIGMA = 0.3
 

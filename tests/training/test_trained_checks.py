@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from decdiff.checking.registry import check_denoiser
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.training import TrainingConfig, train_denoiser
-from decdiff.checking.registry import check_denoiser
 
 IDS = ["theorem5.fixed_point_shift", "corollary5_1.first_layer_formula", "finding3.rank_deviation",
        "theorem6.surrogate_bound", "trained.reference_mse"]

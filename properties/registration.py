@@ -1,0 +1,130 @@
+"""Which checks exist: every claim of the paper as a registered check that runs on any denoiser.
+
+Each module of `decdiff.properties` (one per claim) registers its checks with `register_check`;
+`all_checks` imports every such module once and returns the checks in claim order; `run_checks`
+runs a selection on a `CheckContext`, skipping (with the reason) the checks whose capabilities the
+denoiser does not declare. The user-facing entry point is `decdiff.checking.registry.check_denoiser`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from decdiff import claims as claim_catalogue
+from decdiff.results import CheckResult
+
+if TYPE_CHECKING:
+    from decdiff.properties.context import CheckContext
+
+CheckFunction = Callable[["CheckContext"], list[CheckResult]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One registered check.
+
+    Attributes:
+        id: stable identifier, e.g. ``theorem3.support_intersection``.
+        claim: the paper's reference, e.g. ``Theorem 3``.
+        requires: capabilities the denoiser must declare (see `denoiser_capabilities`).
+        run: the function that evaluates it on a context.
+        summary: one line saying what is checked.
+    """
+
+    id: str
+    claim: str
+    requires: frozenset[str]
+    run: CheckFunction
+    summary: str
+
+
+_CHECKS: dict[str, Check] = {}
+
+#: Every claim the paper makes that decdiff checks, in report order.
+CLAIMS = tuple(claim.name for claim in claim_catalogue.CLAIMS)
+
+
+def register_check(id: str, claim: str, summary: str, requires: Iterable[str] = ()) -> Callable[[CheckFunction],
+                                                                                             CheckFunction]:
+    """Decorator registering a check function under `id`."""
+    if claim not in CLAIMS:
+        raise ValueError(f"unknown claim {claim!r}")
+
+    def decorate(fn: CheckFunction) -> CheckFunction:
+        if id in _CHECKS:
+            raise ValueError(f"check {id!r} registered twice")
+        _CHECKS[id] = Check(id=id, claim=claim, requires=frozenset(requires), run=fn, summary=summary)
+        return fn
+
+    return decorate
+
+
+def all_checks() -> list[Check]:
+    """Every registered check, in claim order then registration order."""
+    package = importlib.import_module("decdiff.properties")
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"decdiff.properties.{module.name}")
+    order = {claim: k for k, claim in enumerate(CLAIMS)}
+    return sorted(_CHECKS.values(), key=lambda c: order[c.claim])
+
+
+def denoiser_capabilities(denoiser: object) -> frozenset[str]:
+    """What a denoiser declares it supports (attribute ``capabilities``; none by default)."""
+    return frozenset(getattr(denoiser, "capabilities", ()))
+
+
+def run_checks(ctx, ids: Iterable[str] | None = None) -> list[CheckResult]:
+    """Run the selected checks (all by default) on a `CheckContext`.
+
+    A check whose required capabilities the denoiser lacks is reported `skipped` with
+    the reason; an unknown id is bad input.
+    """
+    from decdiff.errors import InputError
+
+    checks = all_checks()
+    if ids is not None:
+        known = {c.id: c for c in checks}
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise InputError(f"unknown check (known: {', '.join(known)})", field=unknown[0])
+        checks = [known[i] for i in ids]
+    smoke_test(ctx)
+    capabilities = denoiser_capabilities(ctx.denoiser)
+    results: list[CheckResult] = []
+    for check in checks:
+        missing = sorted(check.requires - capabilities)
+        if missing:
+            results.append(CheckResult.make(
+                id=check.id, claim=check.claim, subject=ctx.subject(), assumptions={}, conclusion_holds=None,
+                skipped_reason=f"needs a denoiser with {', '.join(missing)} ({ctx.denoiser_label} has "
+                               f"{', '.join(sorted(capabilities)) or 'none'})",
+                reproduce=ctx.reproduce(check.id), seed=ctx.seed))
+            continue
+        results.extend(check.run(ctx))
+    return results
+
+
+def smoke_test(ctx) -> None:
+    """Call the denoiser once on every agent's history of a few joint histories.
+
+    A denoiser wrapped in `CheckedDenoiser` then fails here, with one line, before any
+    check spends time on it.
+    """
+    import numpy as np
+    import torch
+
+    from decdiff.implementations.histories import history_batch
+
+    histories = ctx.joint_histories
+    rows = min(len(histories), 4)
+    n = ctx.model.n_agents
+    batch = history_batch(ctx.model, np.repeat(np.arange(n), rows),
+                          histories.actions[:rows].transpose(2, 0, 1).reshape(n * rows, -1),
+                          histories.observations[:rows].transpose(2, 0, 1).reshape(n * rows, -1))
+    generator = torch.Generator().manual_seed(ctx.seed)
+    y = torch.randn(len(batch), ctx.model.state_dim, dtype=torch.float64, generator=generator)
+    ctx.denoiser(batch, y, torch.full((len(batch),), ctx.sigma, dtype=torch.float64))
