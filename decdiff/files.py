@@ -21,17 +21,27 @@ from decdiff.errors import InputError
 @contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     """A handle on a temporary file beside `path` (mode ``"w"`` or ``"wb"``), renamed onto `path` on success
-    and removed on any exception, KeyboardInterrupt included."""
+    (with the permissions a plain ``open`` would have given it) and removed on any exception, KeyboardInterrupt
+    included."""
     path = Path(path)
-    handle = tempfile.NamedTemporaryFile(mode, dir=path.parent, prefix=f".{path.name}.", suffix=".partial",
-                                         delete=False, encoding=None if "b" in mode else "utf-8")
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by the with below, before the rename)
+        mode, dir=path.parent, prefix=f".{path.name}.", suffix=".partial", delete=False,
+        encoding=None if "b" in mode else "utf-8")
     try:
         with handle:
             yield handle
+        os.chmod(handle.name, 0o666 & ~_umask())
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:

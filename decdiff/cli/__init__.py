@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except (Interrupted, KeyboardInterrupt) as error:
         signum = error.signum if isinstance(error, Interrupted) else signal.SIGINT
-        print(f"decdiff: interrupted by {signal.Signals(signum).name} while {CURRENT.what}; {CURRENT.partial}",
+        print(f"decdiff: interrupted by {signal.Signals(signum).name} in step '{CURRENT.what}'; {CURRENT.partial}",
               file=sys.stderr)
         return 128 + signum
 

@@ -32,6 +32,12 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise InputError(message, source=self.prog)
 
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> object:
+        # ``--flag=--``: argparse (before Python 3.12) drops the "--" and hands the option an empty list
+        if action.option_strings and action.nargs in (None, "?") and arg_strings == ["--"]:
+            self.error(f"argument {argparse._get_action_name(action)}: expected a value, got '--'")
+        return super()._get_values(action, arg_strings)
+
 
 class Interrupted(BaseException):
     """SIGINT or SIGTERM, raised where the command line was (not a KeyboardInterrupt, so that a user's

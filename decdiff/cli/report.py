@@ -31,7 +31,7 @@ def run_report(args: argparse.Namespace) -> int:
     from decdiff.report.write import write_report
 
     out_dir = Path(args.out)
-    step("building the report", partial=f"files written before it are complete, in {out_dir}/")
+    step("building the report", partial=f"partial results: the files written to {out_dir}/ are whole")
     report = write_report(args.suite, seed=args.seed, out_dir=out_dir, progress=progress,
                           measure_scaling=scaling_data)
     violated = [c for c in executed_checks(report) if c["verdict"] == "violated"]

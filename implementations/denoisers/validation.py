@@ -23,7 +23,6 @@ from decdiff.errors import InputError
 from decdiff.implementations.denoisers.protocol import Denoiser, as_sigma
 from decdiff.implementations.histories import HistoryBatch
 
-
 #: What a user's code may raise that is reported as bad input (SystemExit and KeyboardInterrupt included:
 #: the command line's own interruption, `decdiff.cli.common.Interrupted`, is none of these and passes).
 USER_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
