@@ -15,7 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from decdiff.cli.common import output_file, positive_int, progress
+from decdiff.cli.common import output_file, output_folder, positive_int, progress
 from decdiff.files import write_text
 
 
@@ -32,8 +32,9 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
                        help="also time the quick report from a cold cache and the default test run (minutes)")
     bench.add_argument("--scaling", nargs="?", const="paper", choices=sorted(SCALING_PLANS), metavar="SIZE",
                        help="also measure how costs grow: quick (< 30 s) or paper (default; minutes)")
-    bench.add_argument("--cache", metavar="DIR", help="where the trained network of fixed-points-trained is kept "
-                                                      "(default $XDG_CACHE_HOME/decdiff/bench)")
+    bench.add_argument("--cache", metavar="DIR", type=output_folder,
+                       help="where the trained network of fixed-points-trained is kept "
+                            "(default $XDG_CACHE_HOME/decdiff/bench)")
     bench.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads (default 2, the CI machine's)")
     bench.add_argument("--json", metavar="OUT", type=output_file, help="also write every figure as JSON")
     bench.set_defaults(run=run_bench)

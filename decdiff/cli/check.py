@@ -91,6 +91,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.update_baseline:
         step(f"writing the baseline {args.baseline}")
         write_baseline(args.baseline, make_baseline(results, subject, args.denoiser))
+        step("writing the results", partial=f"the baseline {args.baseline} was written in full")
         record["baseline"] = {"file": args.baseline, "written": True}
     if args.json == "-":
         print(json.dumps(record, indent=2))

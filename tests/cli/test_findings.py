@@ -135,3 +135,19 @@ def test_skip_notes_name_the_capability_in_words(capsys):
     assert main(["verify", "sensor-ring", "--check", "trained.reference_mse"]) == 0
     out = capsys.readouterr().out
     assert "needs a trained denoiser (exact is not one)" in out and "has none" not in out
+
+
+def test_the_time_limit_gives_an_outer_timer_back_what_it_had_left():
+    import signal
+
+    from decdiff.implementations.denoisers.validation import time_limit
+
+    previous = signal.signal(signal.SIGALRM, lambda *_: None)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 100.0)
+        with time_limit(5.0):
+            assert 4.0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 5.0
+        assert 99.0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 100.0
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

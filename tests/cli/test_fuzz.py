@@ -52,7 +52,6 @@ BY_DEST = {
     "check": mostly(st.sampled_from(["theorem1.converged_diffusion", "trained.reference_mse"]), ["no.such.check"]),
     "baseline": mostly(st.just("baseline.json"), ["existing.txt", "/nonexistent/b.json", "."]),
     "activation": mostly(st.sampled_from(["silu", "relu"]), ["bogus"]),
-    "cache": mostly(st.just("cache"), ["/nonexistent/cache"]),
 }
 USER = "from decdiff.implementations.denoisers.exact import ExactDenoiser\n\n\n" \
        "def make(model, sigma):\n    return ExactDenoiser(model)\n\n\ndef none(model, sigma):\n    return None\n"
