@@ -66,8 +66,11 @@ def run_check(args: argparse.Namespace) -> int:
 
     if args.update_baseline and not args.baseline:
         raise InputError("needs --baseline FILE (the file to write)", field="--update-baseline")
-    if args.update_baseline:
-        require_writable(args.baseline)
+    if args.update_baseline:                # the file to write: refused, naming the flag, before any work
+        try:
+            require_writable(args.baseline)
+        except InputError as error:
+            raise InputError(error.problem, source="--baseline", field=args.baseline) from None
     step("loading the model")
     model = load_model(args.model)
     subject = {"model": model.name, "sigma": args.sigma, "history_length": args.history_length, "seed": args.seed,

@@ -58,7 +58,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.suffix != ".pt":
-        raise InputError("the checkpoint file must end in .pt", field=str(out))
+        raise InputError("a checkpoint's name must end in .pt", source="--out", field=str(out))
     step("loading the model")
     model = load_model(args.model)
     model.history_shape(args.history_length)

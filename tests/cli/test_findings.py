@@ -85,8 +85,9 @@ def no_work(monkeypatch):
      "--json: /nonexistent/dir/out.json: cannot write the file: the folder /nonexistent/dir does not exist"),
     (["report", "--out", "/proc/forbidden"], "--out: /proc/forbidden: cannot write there: the folder /proc refuses"),
     (["train", "sensor-ring", "--out", "/nonexistent/x.pt"], "--out: /nonexistent/x.pt: cannot write the file"),
+    (["train", "sensor-ring", "--out", "x.json"], "--out: x.json: a checkpoint's name must end in .pt"),
     (["check", "exact", "--model", "sensor-ring", "--baseline", "/nonexistent/b.json", "--update-baseline"],
-     "/nonexistent/b.json: cannot write the file: the folder /nonexistent does not exist"),
+     "--baseline: /nonexistent/b.json: cannot write the file: the folder /nonexistent does not exist"),
 ])
 def test_bad_values_are_refused_before_any_work(args, needle, capsys, no_work):
     assert main(args) == 2
