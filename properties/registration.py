@@ -72,6 +72,20 @@ def all_checks() -> list[Check]:
     return sorted(_CHECKS.values(), key=lambda c: order[c.claim])
 
 
+#: Each capability as words about the denoiser: (before "denoiser", after it).
+CAPABILITY_WORDS = {"trained": ("trained", ""),
+                    "continuous_history": ("", "that accepts continuous histories")}
+
+
+def needs_in_words(capabilities: Iterable[str]) -> str:
+    """The denoiser the capabilities describe, e.g. "a trained denoiser" (unknown ones by name)."""
+    words = [CAPABILITY_WORDS.get(c, ("", f"with capability {c!r}")) for c in capabilities]
+    before = " ".join(w for w, _ in words if w)
+    after = " and ".join(w for _, w in words if w)
+    text = " ".join(p for p in (before, "denoiser", after) if p)
+    return ("an " if text[0] in "aeiou" else "a ") + text
+
+
 def denoiser_capabilities(denoiser: object) -> frozenset[str]:
     """What a denoiser declares it supports (attribute ``capabilities``; none by default)."""
     return frozenset(getattr(denoiser, "capabilities", ()))
@@ -100,8 +114,7 @@ def run_checks(ctx, ids: Iterable[str] | None = None) -> list[CheckResult]:
         if missing:
             results.append(CheckResult.make(
                 id=check.id, claim=check.claim, subject=ctx.subject(), assumptions={}, conclusion_holds=None,
-                skipped_reason=f"needs a denoiser with {', '.join(missing)} ({ctx.denoiser_label} has "
-                               f"{', '.join(sorted(capabilities)) or 'none'})",
+                skipped_reason=f"needs {needs_in_words(missing)} ({ctx.denoiser_label} is not one)",
                 reproduce=ctx.reproduce(check.id), seed=ctx.seed))
             continue
         results.extend(check.run(ctx))

@@ -44,6 +44,11 @@ def test_models_lists_families(capsys):
     (["inspect", "/nonexistent/file.dpomdp"], "file.dpomdp"),
     (["frobnicate"], "invalid choice"),
     (["verify", "sensor-ring", "--starts", "0"], "--starts"),
+    (["verify", "sensor-ring", "--seed", "-1"], "--seed: must be a non-negative integer below 2^63"),
+    (["verify", "sensor-ring", "--sigma", "inf"], "--sigma: must be finite"),
+    (["inspect", "sensor-ring", "--max-points", "-1"], "--max-points: must be a non-negative integer"),
+    (["report", "--out", "/proc/forbidden"], "--out: /proc/forbidden: cannot write there"),
+    (["verify", "sensor-ring", "--json=--"], "--json: expected a value, got '--'"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle):
     result = _run(*args)

@@ -34,6 +34,7 @@ from typing import Any
 
 import decdiff
 from decdiff.errors import InputError
+from decdiff.files import write_text
 from decdiff.results import CheckResult
 from decdiff.tolerances import baseline_margin_tolerance
 
@@ -85,7 +86,7 @@ def write_baseline(path: str | Path, baseline: dict[str, Any]) -> Path:
     path = Path(path)
     if not path.parent.is_dir():
         raise InputError("no such directory", source=str(path.parent))
-    path.write_text(json.dumps(baseline, indent=2, sort_keys=True) + "\n")
+    write_text(path, json.dumps(baseline, indent=2, sort_keys=True) + "\n")
     return path
 
 

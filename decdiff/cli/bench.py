@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
+
+from decdiff.cli.common import output_file, output_folder, positive_int, progress
+from decdiff.files import write_text
 
 
 def add_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -30,10 +32,11 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
                        help="also time the quick report from a cold cache and the default test run (minutes)")
     bench.add_argument("--scaling", nargs="?", const="paper", choices=sorted(SCALING_PLANS), metavar="SIZE",
                        help="also measure how costs grow: quick (< 30 s) or paper (default; minutes)")
-    bench.add_argument("--cache", metavar="DIR", help="where the trained network of fixed-points-trained is kept "
-                                                      "(default $XDG_CACHE_HOME/decdiff/bench)")
-    bench.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2, the CI machine's)")
-    bench.add_argument("--json", metavar="OUT", help="also write every figure as JSON")
+    bench.add_argument("--cache", metavar="DIR", type=output_folder,
+                       help="where the trained network of fixed-points-trained is kept "
+                            "(default $XDG_CACHE_HOME/decdiff/bench)")
+    bench.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads (default 2, the CI machine's)")
+    bench.add_argument("--json", metavar="OUT", type=output_file, help="also write every figure as JSON")
     bench.set_defaults(run=run_bench)
     return bench
 
@@ -47,9 +50,6 @@ def run_bench(args: argparse.Namespace) -> int:
     from decdiff.bench.scaling import bench_scaling
 
     torch.set_num_threads(args.threads)
-
-    def progress(name: str) -> None:
-        print(f"  ... {name}", file=sys.stderr, flush=True)
 
     load = os.getloadavg()[0]
     print(f"load average {load:.2f} on {os.cpu_count()} cores, torch threads {args.threads}")
@@ -67,9 +67,9 @@ def run_bench(args: argparse.Namespace) -> int:
         cells = ", ".join(f"{n}: {t:.3g} s" for n, t in zip(s.sizes, s.seconds))
         print(f"scaling {s.stage} against {s.axis}: {cells}; fitted exponent {s.exponent:.2f}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"threads": args.threads, "load_average": load,
-                                               "load_average_after": os.getloadavg()[0],
-                                               "figures": [f.to_json() for f in figures],
-                                               "scaling_size": args.scaling,
-                                               "scaling": [s.to_json() for s in series]}, indent=1) + "\n")
+        write_text(args.json, json.dumps({"threads": args.threads, "load_average": load,
+                                          "load_average_after": os.getloadavg()[0],
+                                          "figures": [f.to_json() for f in figures],
+                                          "scaling_size": args.scaling,
+                                          "scaling": [s.to_json() for s in series]}, indent=1) + "\n")
     return 0

@@ -16,11 +16,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from decdiff.cli.common import EXIT_OK, EXIT_VIOLATED, print_verdict_table
+from decdiff.cli.common import (
+    EXIT_OK,
+    EXIT_VIOLATED,
+    add_common_arguments,
+    add_denoiser_timeout,
+    output_file,
+    print_verdict_table,
+    step,
+)
 from decdiff.errors import InputError
+from decdiff.files import atomic_write, require_writable
 
 
 def add_check_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -30,14 +38,13 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     check.add_argument("denoiser", help="exact, FILE.py:FACTORY (FACTORY(model, sigma) -> Denoiser) or a "
                                         "checkpoint FILE.pt written by decdiff train")
     check.add_argument("--model", required=True, help="built-in spec (e.g. sensor-ring) or a .dpomdp path")
-    check.add_argument("--history-length", type=int, default=1, help="history length H (default 1)")
-    check.add_argument("--sigma", type=float, default=0.3, help="noise level sigma (default 0.3)")
-    check.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    add_common_arguments(check)
+    add_denoiser_timeout(check)
     check.add_argument("--check", action="append", metavar="ID", help="run only this check (repeatable)")
     check.add_argument("--baseline", metavar="FILE", help="compare with this baseline (JSON)")
     check.add_argument("--update-baseline", action="store_true",
                        help="write this run's margins and verdicts to the --baseline FILE instead of comparing")
-    check.add_argument("--json", metavar="OUT", help="write the results as JSON to OUT ('-': stdout only)")
+    check.add_argument("--json", metavar="OUT", type=output_file, help="write the results as JSON to OUT ('-': stdout only)")
     check.set_defaults(run=run_check)
     return check
 
@@ -59,15 +66,21 @@ def run_check(args: argparse.Namespace) -> int:
 
     if args.update_baseline and not args.baseline:
         raise InputError("needs --baseline FILE (the file to write)", field="--update-baseline")
-    if args.update_baseline and not Path(args.baseline).parent.is_dir():
-        raise InputError("no such directory", source=str(Path(args.baseline).parent))
+    if args.update_baseline:                # the file to write: refused, naming the flag, before any work
+        try:
+            require_writable(args.baseline)
+        except InputError as error:
+            raise InputError(error.problem, source="--baseline", field=args.baseline) from None
+    step("loading the model")
     model = load_model(args.model)
     subject = {"model": model.name, "sigma": args.sigma, "history_length": args.history_length, "seed": args.seed,
                "checks": sorted(args.check) if args.check else None}
     baseline = None if args.update_baseline or not args.baseline else read_baseline(args.baseline)
     if baseline is not None:
         check_subject(baseline, subject, args.baseline)          # refuse a mismatch before any work
-    denoiser = load_denoiser(args.denoiser, model, args.sigma)
+    step("loading the denoiser")
+    denoiser = load_denoiser(args.denoiser, model, args.sigma, timeout=args.denoiser_timeout)
+    step("running the checks")
     with intra_op_threads(1):      # the checks' batches are small: one thread is faster and burns ~5x less CPU
         results = check_denoiser(denoiser, model, sigma=args.sigma, history_length=args.history_length,
                                  seed=args.seed, label=args.denoiser, checks=args.check or None)
@@ -79,14 +92,17 @@ def run_check(args: argparse.Namespace) -> int:
     if comparison is not None:
         record["baseline"] = comparison.to_json()
     if args.update_baseline:
+        step(f"writing the baseline {args.baseline}")
         write_baseline(args.baseline, make_baseline(results, subject, args.denoiser))
+        step("writing the results", partial=f"the baseline {args.baseline} was written in full")
         record["baseline"] = {"file": args.baseline, "written": True}
     if args.json == "-":
         print(json.dumps(record, indent=2))
     else:
         _print_run(model, results, summary, comparison, args)
         if args.json:
-            with open(args.json, "w") as handle:
+            step(f"writing {args.json}")
+            with atomic_write(args.json) as handle:
                 json.dump(record, handle, indent=2)
     violated = summary.verdicts["violated"] > 0
     regressed = comparison is not None and bool(comparison.regressions)

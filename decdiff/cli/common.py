@@ -1,20 +1,29 @@
-"""What every subcommand shares: exit codes, the parser class, argument types, the verdict table.
+"""What every subcommand shares: exit codes, the parser class, argument types, the current step, the
+verdict table.
 
 Exit status: 0 on success, 1 when a check is violated, 2 for bad input, always with a
-one-line message naming the problem and never a traceback.
+one-line message naming the problem and never a traceback; 130 (SIGINT) or 143 (SIGTERM)
+when interrupted, with one line naming the step (`step`, `progress`) and where any partial
+results are. Every value is checked by its argument type before any work starts (seeds,
+noise levels, counts, seconds, output paths).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import TextIO
 
 from decdiff.errors import InputError
+from decdiff.files import require_writable
 from decdiff.results import CheckResult
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT = 0, 1, 2
+
+#: Seeds are non-negative integers below 2^63 (what numpy and torch both accept).
+SEED_LIMIT = 2**63
 
 
 class Parser(argparse.ArgumentParser):
@@ -23,13 +32,119 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise InputError(message, source=self.prog)
 
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> object:
+        # ``--flag=--``: argparse (before Python 3.12) drops the "--" and hands the option an empty list
+        if action.option_strings and action.nargs in (None, "?") and arg_strings == ["--"]:
+            self.error(f"argument {argparse._get_action_name(action)}: expected a value, got '--'")
+        return super()._get_values(action, arg_strings)
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM, raised where the command line was (not a KeyboardInterrupt, so that a user's
+    denoiser raising KeyboardInterrupt stays distinguishable: that one is bad input)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@dataclass
+class Step:
+    """The step the command line is in and where its partial results are (for the interrupt message)."""
+
+    what: str = "starting"
+    partial: str = "nothing was written"
+
+
+CURRENT = Step()
+
+
+def step(what: str, partial: str | None = None) -> None:
+    """Record the current step (and, when given, where partial results would be)."""
+    CURRENT.what = what
+    if partial is not None:
+        CURRENT.partial = partial
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text}")
+    return value
+
+
+def seed(text: str) -> int:
+    """argparse type: a seed, an integer in [0, 2^63)."""
+    value = _integer(text)
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer below 2^63, got {text}")
+    return value
+
 
 def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    value = int(text)
+    """argparse type: an integer >= 1 (a count)."""
+    value = _integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (a history length, or a count where 0 means "all")."""
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (a noise level sigma, a learning rate, seconds)."""
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def output_file(text: str) -> str:
+    """argparse type: a file that can be written ('-': stdout), refused in words before any work."""
+    if text != "-":
+        try:
+            require_writable(text)
+        except InputError as error:
+            raise argparse.ArgumentTypeError(error.one_line()) from None
+    return text
+
+
+def output_folder(text: str) -> str:
+    """argparse type: a folder that exists or can be created, and written into."""
+    try:
+        require_writable(text, folder=True)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(error.one_line()) from None
+    return text
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """--history-length, --sigma and --seed, as every subcommand that checks or trains takes them."""
+    parser.add_argument("--history-length", type=non_negative_int, default=1, help="history length H (default 1)")
+    parser.add_argument("--sigma", type=positive_float, default=0.3, help="noise level sigma (default 0.3)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of every random choice (default 0)")
+
+
+def add_denoiser_timeout(parser: argparse.ArgumentParser) -> None:
+    """--denoiser-timeout SECONDS: the most a call of a user's denoiser (or its factory) may take."""
+    parser.add_argument("--denoiser-timeout", type=positive_float, default=120.0, metavar="SECONDS",
+                        help="the most seconds one call of a user's denoiser or factory may take (default 120)")
 
 
 def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +157,8 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def progress(message: str) -> None:
-    """One progress line on stderr."""
+    """One progress line on stderr; it is also the current step."""
+    step(message)
     print(f"  ... {message}", file=sys.stderr, flush=True)
 
 

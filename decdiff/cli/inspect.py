@@ -7,8 +7,14 @@ import argparse
 import json
 from dataclasses import asdict
 
-from decdiff.cli.common import EXIT_OK
-from decdiff.errors import InputError
+from decdiff.cli.common import (
+    EXIT_OK,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    seed,
+    step,
+)
 
 
 def add_inspect_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -16,15 +22,15 @@ def add_inspect_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
     inspect = subparsers.add_parser("inspect", help="a model's sizes, the facts the theorems assume, and each "
                                                     "agent's certified fixed points for a sampled joint history")
     inspect.add_argument("model", help="built-in spec (e.g. sensor-grid:5x5:targets=2) or a .dpomdp path")
-    inspect.add_argument("--history-length", type=int, default=1,
+    inspect.add_argument("--history-length", type=non_negative_int, default=1,
                          help="history length H: observations per history (default 1)")
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
-    inspect.add_argument("--sigma", type=float, default=0.3,
+    inspect.add_argument("--sigma", type=positive_float, default=0.3,
                          help="noise level of the fixed-point section (default 0.3)")
-    inspect.add_argument("--seed", type=int, default=0, help="seed of the sampled joint history and starts (default 0)")
-    inspect.add_argument("--starts", type=int, default=256,
+    inspect.add_argument("--seed", type=seed, default=0, help="seed of the sampled joint history and starts (default 0)")
+    inspect.add_argument("--starts", type=positive_int, default=256,
                          help="starts per agent from p_sigma(y | tau) for the fixed-point search (default 256)")
-    inspect.add_argument("--max-points", type=int, default=10,
+    inspect.add_argument("--max-points", type=non_negative_int, default=10,
                          help="states listed per agent, most probable first (default 10; 0: all)")
     inspect.set_defaults(run=run_inspect)
     return inspect
@@ -52,14 +58,13 @@ def run_inspect(args: argparse.Namespace) -> int:
     )
     from decdiff.implementations.models.registry import load_model
 
+    step("loading the model")
     model = load_model(args.model)
     history_length = args.history_length
     model.history_shape(history_length)
+    step("computing the model's facts")
     facts = model_facts(model, history_length)
-    if not 0.0 < args.sigma < float("inf"):
-        raise InputError(f"sigma must be positive and finite, got {args.sigma}", field="--sigma")
-    if args.starts < 1:
-        raise InputError(f"--starts must be at least 1, got {args.starts}", field="--starts")
+    step("finding the fixed points")
     fixed = sampled_fixed_points(model, history_length, args.sigma, args.seed, args.starts)
     if args.json:
         record = {"model": model.name, **asdict(facts)}

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import argparse
 
-from decdiff.cli.common import EXIT_OK, EXIT_VIOLATED, progress
+from decdiff.cli.common import EXIT_OK, EXIT_VIOLATED, output_folder, progress, seed, step
 
 
 def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``report`` to the ``decdiff`` subcommands."""
     report = subparsers.add_parser("report", help="the theorem-validation report (JSON, Markdown, HTML, figures)")
     report.add_argument("--suite", choices=("quick", "paper"), default="quick", help="quick (default) or paper")
-    report.add_argument("--out", default="reports/latest", help="output folder (default reports/latest)")
-    report.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    report.add_argument("--out", default="reports/latest", type=output_folder, help="output folder (default reports/latest)")
+    report.add_argument("--seed", type=seed, default=0, help="seed of every random choice (default 0)")
     report.set_defaults(run=run_report)
     return report
 
@@ -31,6 +31,7 @@ def run_report(args: argparse.Namespace) -> int:
     from decdiff.report.write import write_report
 
     out_dir = Path(args.out)
+    step("building the report", partial=f"partial results: the files written to {out_dir}/ are whole")
     report = write_report(args.suite, seed=args.seed, out_dir=out_dir, progress=progress,
                           measure_scaling=scaling_data)
     violated = [c for c in executed_checks(report) if c["verdict"] == "violated"]

@@ -11,6 +11,14 @@ import argparse
 import json
 from pathlib import Path
 
+from decdiff.cli.common import (
+    non_negative_int,
+    output_file,
+    positive_float,
+    positive_int,
+    seed,
+    step,
+)
 from decdiff.errors import InputError
 
 
@@ -18,22 +26,22 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     """Add ``train`` to the ``decdiff`` subcommands."""
     train = subparsers.add_parser("train", help="train the paper's fully connected denoiser on data sampled from MODEL")
     train.add_argument("model", help="built-in spec (e.g. sensor-ring) or a .dpomdp path")
-    train.add_argument("--history-length", type=int, default=1, help="history length H (default 1)")
-    train.add_argument("--sigma", type=float, default=0.3,
+    train.add_argument("--history-length", type=non_negative_int, default=1, help="history length H (default 1)")
+    train.add_argument("--sigma", type=positive_float, default=0.3,
                        help="training noise level (noise-blind) or validation level (--noise-conditional); default 0.3")
-    train.add_argument("--width", type=int, default=256, help="hidden units per layer (default 256)")
-    train.add_argument("--depth", type=int, default=3, help="hidden layers (default 3)")
+    train.add_argument("--width", type=positive_int, default=256, help="hidden units per layer (default 256)")
+    train.add_argument("--depth", type=positive_int, default=3, help="hidden layers (default 3)")
     train.add_argument("--activation", default="silu", help="silu (default), relu, tanh, gelu or softplus")
     train.add_argument("--noise-conditional", action="store_true", help="log sigma as an extra input")
-    train.add_argument("--samples", type=int, default=3000,
+    train.add_argument("--samples", type=positive_int, default=3000,
                        help="trajectories sampled; each gives one pair per agent (default 3000)")
-    train.add_argument("--epochs", type=int, default=150, help="maximum epochs (default 150)")
-    train.add_argument("--batch-size", type=int, default=512, help="minibatch size (default 512)")
-    train.add_argument("--learning-rate", type=float, default=5e-3, help="Adam's initial learning rate (default 5e-3)")
-    train.add_argument("--patience", type=int, default=40, help="early-stopping patience in epochs (default 40)")
-    train.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    train.add_argument("--epochs", type=positive_int, default=150, help="maximum epochs (default 150)")
+    train.add_argument("--batch-size", type=positive_int, default=512, help="minibatch size (default 512)")
+    train.add_argument("--learning-rate", type=positive_float, default=5e-3, help="Adam's initial learning rate (default 5e-3)")
+    train.add_argument("--patience", type=positive_int, default=40, help="early-stopping patience in epochs (default 40)")
+    train.add_argument("--seed", type=seed, default=0, help="seed of every random choice (default 0)")
     train.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if available")
-    train.add_argument("--out", required=True, metavar="FILE.pt", help="where to write the checkpoint")
+    train.add_argument("--out", required=True, metavar="FILE.pt", type=output_file, help="where to write the checkpoint")
     train.add_argument("--json", action="store_true", help="print the training record as JSON")
     train.set_defaults(run=run_train)
     return train
@@ -50,9 +58,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.suffix != ".pt":
-        raise InputError("the checkpoint file must end in .pt", field=str(out))
-    if not out.parent.exists():
-        raise InputError("no such directory", source=str(out.parent))
+        raise InputError("a checkpoint's name must end in .pt", source="--out", field=str(out))
+    step("loading the model")
     model = load_model(args.model)
     model.history_shape(args.history_length)
     config = TrainingConfig(history_length=args.history_length, sigma=args.sigma, samples=args.samples,
@@ -62,7 +69,9 @@ def run_train(args: argparse.Namespace) -> int:
                             device=args.device)
     if args.activation not in ("silu", "relu", "tanh", "gelu", "softplus"):
         raise InputError("unknown activation (known: silu, relu, tanh, gelu, softplus)", field=args.activation)
+    step("training")
     denoiser, record = train_denoiser(model, config)
+    step(f"writing the checkpoint {out}")
     save_checkpoint(out, denoiser, {**model_fields(model), "training": record.to_json()})
     if args.json:
         print(json.dumps(record.to_json(), indent=2))

@@ -10,19 +10,24 @@ from decdiff.cli.common import (
     EXIT_OK,
     EXIT_VIOLATED,
     add_budget_arguments,
+    add_common_arguments,
+    add_denoiser_timeout,
+    output_file,
     print_verdict_table,
+    step,
 )
+from decdiff.files import atomic_write
 
 
 def add_verify_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``verify`` to the ``decdiff`` subcommands."""
     verify = subparsers.add_parser("verify", help="run every applicable check on one model and print a verdict table")
     verify.add_argument("model", help="built-in spec or a .dpomdp path")
-    verify.add_argument("--history-length", type=int, default=1, help="history length H (default 1)")
-    verify.add_argument("--sigma", type=float, default=0.3, help="noise level sigma (default 0.3)")
+    add_common_arguments(verify)
     verify.add_argument("--denoiser", default="exact", help="exact (default), FILE.py:FACTORY or FILE.pt")
-    verify.add_argument("--json", metavar="OUT", help="write the results as JSON to OUT ('-': stdout only)")
-    verify.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    add_denoiser_timeout(verify)
+    verify.add_argument("--json", metavar="OUT", type=output_file,
+                        help="write the results as JSON to OUT ('-': stdout only)")
     verify.add_argument("--check", action="append", metavar="ID", help="run only this check (repeatable)")
     add_budget_arguments(verify)
     verify.set_defaults(run=run_verify)
@@ -37,10 +42,13 @@ def run_verify(args: argparse.Namespace) -> int:
     from decdiff.implementations.models.registry import load_model
     from decdiff.properties.context import Budget
 
+    step("loading the model")
     model = load_model(args.model)
     history_length = args.history_length
-    denoiser = load_denoiser(args.denoiser, model, args.sigma)
+    step("loading the denoiser")
+    denoiser = load_denoiser(args.denoiser, model, args.sigma, timeout=args.denoiser_timeout)
     budget = Budget(**{f.name: getattr(args, f.name) for f in fields(Budget)})
+    step("running the checks")
     results = check_denoiser(denoiser, model, sigma=args.sigma, history_length=history_length, seed=args.seed,
                              label=args.denoiser, checks=args.check or None, budget=budget)
     summary = summarise(results)
@@ -55,6 +63,7 @@ def run_verify(args: argparse.Namespace) -> int:
         counts = ", ".join(f"{k}: {v}" for k, v in summary.verdicts.items())
         print(f"{len(results)} checks ({counts})")
         if args.json:
-            with open(args.json, "w") as handle:
+            step(f"writing {args.json}")
+            with atomic_write(args.json) as handle:
                 json.dump(record, handle, indent=2)
     return EXIT_VIOLATED if summary.verdicts["violated"] else EXIT_OK

@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from decdiff.files import atomic_write, write_text
+
 #: The sentence report.md and report.html show after their summary table: where the measured side is.
 TIMINGS_LINK = ("Running times of every step, and how the cost of posteriors, fixed points and checks grows "
                 "with states, agents and history length (table, log-log plot, fitted exponents), are measured, "
@@ -55,13 +57,13 @@ def write_timings(out_dir: Path, timings: dict[str, float], scaling: dict[str, A
     (stale scaling files of an earlier run are removed when this run measured none)."""
 
     out_dir = Path(out_dir)
-    (out_dir / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
+    write_text(out_dir / "timings.json", json.dumps(timings, indent=1) + "\n")
     for name in ("scaling.json", "scaling.png"):
         (out_dir / name).unlink(missing_ok=True)
     if scaling is not None:
-        (out_dir / "scaling.json").write_text(json.dumps(scaling, indent=1) + "\n")
+        write_text(out_dir / "scaling.json", json.dumps(scaling, indent=1) + "\n")
         plot_scaling(scaling, out_dir / "scaling.png")
-    (out_dir / "timings.md").write_text(render_timings(timings, scaling, suite))
+    write_text(out_dir / "timings.md", render_timings(timings, scaling, suite))
 
 
 def plot_scaling(data: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -93,6 +95,7 @@ def plot_scaling(data: dict[str, Any], path: str | os.PathLike) -> Path:
                  "k: fitted exponent of t ~ c n^k", fontsize=10)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+    with atomic_write(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(fig)
     return path

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from decdiff.files import write_bytes, write_text
 from decdiff.report.build import Progress, build_report
 from decdiff.report.figures import render_figures
 from decdiff.report.html import render_html
@@ -23,7 +24,7 @@ from decdiff.report.timings import write_timings
 def write_files(report: dict[str, Any], out_dir: Path) -> None:
     """Validate `report` and write it with its renderings into `out_dir` (stale figure files removed)."""
     validate_report(report)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    write_text(out_dir / "report.json", json.dumps(report, indent=1, sort_keys=True) + "\n")
     figures = render_figures(report["figures"])
     figure_dir = out_dir / "figures"
     figure_dir.mkdir(exist_ok=True)
@@ -32,9 +33,9 @@ def write_files(report: dict[str, Any], out_dir: Path) -> None:
         if stale.name not in keep:
             stale.unlink()
     for fig in figures:
-        (out_dir / fig.file).write_bytes(fig.png)
-    (out_dir / "report.md").write_text(render_markdown(report, figures))
-    (out_dir / "report.html").write_text(render_html(report, figures))
+        write_bytes(out_dir / fig.file, fig.png)
+    write_text(out_dir / "report.md", render_markdown(report, figures))
+    write_text(out_dir / "report.html", render_html(report, figures))
 
 
 def write_report(suite: str | Suite, *, seed: int, out_dir: Path, progress: Progress,

@@ -27,6 +27,7 @@ import torch
 
 import decdiff
 from decdiff.errors import InputError
+from decdiff.files import atomic_write
 from decdiff.implementations.denoisers.mlp import Architecture, MLPDenoiser
 from decdiff.implementations.histories import HistoryEncoding
 from decdiff.implementations.models.decpomdp import DecPOMDP
@@ -53,7 +54,9 @@ def save_checkpoint(path: str | os.PathLike, denoiser: MLPDenoiser, metadata: di
                  "architecture": asdict(denoiser.architecture), "decdiff_version": decdiff.__version__})
     state = {k: v.detach().cpu().clone() for k, v in denoiser.state_dict().items()}
     path = Path(path)
-    torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, "state_dict": state, "metadata": meta}, path)
+    with atomic_write(path, "wb") as handle:
+        torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, "state_dict": state, "metadata": meta},
+                   handle)
     return path
 
 

@@ -177,7 +177,7 @@ def test_a_baseline_for_other_settings_is_bad_input(factories, tmp_path, capsys,
     (["exact", "--model", "sensor-ring", "--update-baseline"], "--update-baseline: needs --baseline FILE"),
     (["exact", "--model", "sensor-ring", "--baseline", "/nonexistent/b.json"], "no such file"),
     (["exact", "--model", "sensor-ring", "--baseline", "/nonexistent/b.json", "--update-baseline"],
-     "/nonexistent: no such directory"),
+     "the folder /nonexistent does not exist"),
     (["exact", "--model", "no-such-model"], "unknown model"),
     (["exact"], "--model"),
 ])

@@ -105,7 +105,7 @@ def test_outcomes_expected_failures_skips_and_the_json_record(user_suite):
     counts = dict((k, int(v)) for v, k in re.findall(r"(\d+) (failed|passed|skipped|xfailed|xpassed|warnings?)",
                                                       summary))
     assert counts == {"failed": 1, "passed": 3, "skipped": 1, "xfailed": 1, "warning": 1}, summary
-    assert "SKIPPED" in result.stdout and "needs a denoiser with trained (exact has none)" in result.stdout
+    assert "SKIPPED" in result.stdout and "needs a trained denoiser (exact is not one)" in result.stdout
     assert "XFAIL test_user.py::test_denoisers[shifted-sensor-ring-trained.reference_mse] - moved by 0.5" \
         in result.stdout
     assert "skips entry 'no.such.check' matches no check case" in result.stdout
