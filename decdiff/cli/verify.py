@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import fields
 
 from decdiff.cli.common import (
@@ -40,6 +41,8 @@ def run_verify(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     history_length = args.history_length
     denoiser = load_denoiser(args.denoiser, model, args.sigma)
+    for line in getattr(denoiser, "warnings", ()):
+        print(f"warning: {line}", file=sys.stderr)
     budget = Budget(**{f.name: getattr(args, f.name) for f in fields(Budget)})
     results = check_denoiser(denoiser, model, sigma=args.sigma, history_length=history_length, seed=args.seed,
                              label=args.denoiser, checks=args.check or None, budget=budget)
@@ -52,6 +55,8 @@ def run_verify(args: argparse.Namespace) -> int:
     else:
         print(model.describe())
         print_verdict_table(results)
+        for line in getattr(denoiser, "warnings", ()):
+            print(f"note: {line}")
         counts = ", ".join(f"{k}: {v}" for k, v in summary.verdicts.items())
         print(f"{len(results)} checks ({counts})")
         if args.json:

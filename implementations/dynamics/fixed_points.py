@@ -36,6 +36,7 @@ import torch
 
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.denoisers.protocol import Denoiser
+from decdiff.implementations.dynamics.convergence import require_converged
 from decdiff.implementations.dynamics.flows import ConditionedDenoiser, fixed_sigma_flow, proportion_intervals
 from decdiff.implementations.dynamics.threads import intra_op_threads
 from decdiff.implementations.histories import HistoryBatch
@@ -231,6 +232,8 @@ def cluster(points: torch.Tensor, tol: float = FIXED_POINT_DEDUP) -> tuple[torch
     Points are first grouped on a grid of spacing `tol`, then grid cells whose
     representatives lie within `tol` of each other are merged (first one wins).
     """
+    if points.shape[0] == 0:
+        return points, torch.zeros(0, dtype=torch.int64)
     keys = torch.round(points / tol).to(torch.int64)
     cells, inverse = torch.unique(keys, dim=0, return_inverse=True)
     first = torch.full((cells.shape[0],), points.shape[0], dtype=torch.int64)
@@ -291,8 +294,8 @@ def _find_fixed_points(f: DifferentiableMap, sigma: float, states: torch.Tensor,
     seeds, _ = newton_refine(f, starts[:newton_starts], sigma)
     candidates = torch.cat([ends, seeds])
     ends, converged = ends[:n_starts], converged[:n_starts]
-    residual_ok = (f(candidates, sigma) - candidates).norm(dim=1) <= FIXED_POINT_RESIDUAL
-    reps, _ = cluster(candidates[residual_ok])
+    reps, _ = cluster(require_converged(candidates, (f(candidates, sigma) - candidates).norm(dim=1),
+                                        FIXED_POINT_RESIDUAL))
     eig = _eigenvalues(f, reps, sigma)
     stable = eig.abs().amax(dim=1) < 1.0 - STABILITY_MARGIN
     saddles, _ = newton_refine(f, _saddle_seeds(reps[stable], max_saddle_pairs), sigma)
