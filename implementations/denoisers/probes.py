@@ -28,7 +28,7 @@ from decdiff.implementations.sampling import sample_trajectories
 from decdiff.tolerances import FIXED_POINT_DEVIATION_FRACTION
 
 #: Trajectories of the probe batch (each gives one history per agent).
-PROBE_TRAJECTORIES = 8
+PROBE_TRAJECTORIES = 4
 
 
 def state_spacing(states: np.ndarray) -> float:
