@@ -66,12 +66,19 @@ def compared_sigma(ctx: CheckContext) -> float:
     return float(own) if own is not None else ctx.sigma
 
 
-def _skipped(ctx: CheckContext, check_id: str) -> list[CheckResult] | None:
-    if not is_exact(ctx):
-        return None
-    return [CheckResult.make(id=check_id, claim=CLAIM, subject=ctx.subject(), assumptions={}, conclusion_holds=None,
-                             skipped_reason="the exact denoiser is the reference itself",
-                             reproduce=ctx.reproduce(check_id), seed=ctx.seed)]
+def reference_check(check_id: str, summary: str):
+    """`register_check` for a reference check ``fn(ctx, sample) -> results``: skipped on the exact denoiser
+    itself, otherwise given the held-out rows at `compared_sigma`."""
+    def decorate(fn):
+        def run(ctx: CheckContext) -> list[CheckResult]:
+            if is_exact(ctx):
+                return [CheckResult.make(id=check_id, claim=CLAIM, subject=ctx.subject(), assumptions={},
+                                         conclusion_holds=None, skipped_reason="the exact denoiser is the reference "
+                                         "itself", reproduce=ctx.reproduce(check_id), seed=ctx.seed)]
+            return fn(ctx, reference_sample(ctx, compared_sigma(ctx)))
+        register_check(check_id, CLAIM, summary)(run)
+        return run
+    return decorate
 
 
 def round_off_per_row(ctx: CheckContext, sample: ReferenceSample) -> np.ndarray:
@@ -111,14 +118,10 @@ def _result(ctx: CheckContext, check_id: str, sample: ReferenceSample, **rest: o
     return result
 
 
-@register_check("reference.excess_mse", CLAIM, "any denoiser against the exact f*: excess MSE relative to the "
+@reference_check("reference.excess_mse", "any denoiser against the exact f*: excess MSE relative to the "
                 "Bayes MSE on held-out histories (round-off for a denoiser claiming exactness)")
-def excess_mse(ctx: CheckContext) -> list[CheckResult]:
+def excess_mse(ctx: CheckContext, sample: ReferenceSample) -> list[CheckResult]:
     check_id = "reference.excess_mse"
-    skipped = _skipped(ctx, check_id)
-    if skipped:
-        return skipped
-    sample = reference_sample(ctx, compared_sigma(ctx))
     ratio, low, high = sample.ratio()
     bayes = float(sample.bayes.mean())
     if claims_exactness(ctx):
@@ -135,14 +138,10 @@ def excess_mse(ctx: CheckContext) -> list[CheckResult]:
                              "excess_mse": float(sample.excess.mean()), "bayes_mse": bayes})]
 
 
-@register_check("reference.max_deviation", CLAIM, "any denoiser against the exact f*: the largest ||f - f*|| on "
+@reference_check("reference.max_deviation", "any denoiser against the exact f*: the largest ||f - f*|| on "
                 "held-out histories, y ~ p_sigma(y | tau) and y ~ N(0, I)")
-def max_deviation(ctx: CheckContext) -> list[CheckResult]:
+def max_deviation(ctx: CheckContext, sample: ReferenceSample) -> list[CheckResult]:
     check_id = "reference.max_deviation"
-    skipped = _skipped(ctx, check_id)
-    if skipped:
-        return skipped
-    sample = reference_sample(ctx, compared_sigma(ctx))
     if claims_exactness(ctx):
         distance = sample.deviation
         allowed = round_off_per_row(ctx, sample)
@@ -168,15 +167,11 @@ def _reference_stable(ctx: CheckContext, examined, sigma: float) -> tuple[np.nda
     return np.array([p.point for p in stable]), np.array([p.spectral_radius for p in stable])
 
 
-@register_check("reference.fixed_points", CLAIM, "any denoiser against the exact f*: each stable fixed point lies "
+@reference_check("reference.fixed_points", "any denoiser against the exact f*: each stable fixed point lies "
                 "near a stable fixed point of f* (the distance the output deviation allows)")
-def fixed_point_distance(ctx: CheckContext) -> list[CheckResult]:
+def fixed_point_distance(ctx: CheckContext, sample: ReferenceSample) -> list[CheckResult]:
     check_id = "reference.fixed_points"
-    skipped = _skipped(ctx, check_id)
-    if skipped:
-        return skipped
-    sigma = compared_sigma(ctx)
-    sample = reference_sample(ctx, sigma)
+    sigma = sample.sigma
     exact_claim = claims_exactness(ctx)
     delta = float(round_off_per_row(ctx, sample).max()) if exact_claim else 0.0
     worst: tuple[float, float, float, object] | None = None          # (ratio, distance, tolerance, history)
