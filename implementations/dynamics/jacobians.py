@@ -103,7 +103,7 @@ def autograd_jacobian(denoiser: Denoiser, history: HistoryBatch, y: torch.Tensor
         calls = _remember(denoiser, "jacobian_calls", {})
     if calls is not None:
         calls[method] = calls.get(method, 0) + 1
-    return jac
+    return jac.detach()         # values only: no graph back to a network's trainable parameters
 
 
 def _remember(denoiser: Denoiser, name: str, value: object) -> object:
