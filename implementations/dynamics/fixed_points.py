@@ -36,6 +36,7 @@ import torch
 
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.denoisers.protocol import Denoiser
+from decdiff.implementations.dynamics.completeness import centroid_seeds
 from decdiff.implementations.dynamics.convergence import require_converged
 from decdiff.implementations.dynamics.flows import ConditionedDenoiser, fixed_sigma_flow, proportion_intervals
 from decdiff.implementations.dynamics.threads import intra_op_threads
@@ -291,7 +292,7 @@ def _find_fixed_points(f: DifferentiableMap, sigma: float, states: torch.Tensor,
     consistent = torch.nonzero(posterior > 0).flatten()
     starts = draw_starts(start, n_starts, states, posterior, sigma, generator)
     ends, converged = flow_limits(f, torch.cat([starts, states[consistent]]), sigma, max_steps)
-    seeds, _ = newton_refine(f, starts[:newton_starts], sigma)
+    seeds, _ = newton_refine(f, torch.cat([starts[:newton_starts], centroid_seeds(states, posterior, sigma)]), sigma)
     candidates = torch.cat([ends, seeds])
     ends, converged = ends[:n_starts], converged[:n_starts]
     reps, _ = cluster(require_converged(candidates, (f(candidates, sigma) - candidates).norm(dim=1),
