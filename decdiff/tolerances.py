@@ -160,6 +160,39 @@ CONFIDENCE_LEVEL = 0.95
 #: of the Bayes MSE E||s - f*||^2 on held-out histories (the issue's "within 10%" figure).
 TRAINED_REFERENCE_RELATIVE = 0.1
 
+#: The reference check (properties/reference.py, issue 16) on a denoiser that does not declare
+#: itself trained: such a denoiser claims to compute f* = sum_k w_k s_k, w = softmax(l),
+#: l_k = log pi_k - ||y - s_k||^2 / (2 sigma^2), in its own floating-point form. Each logit
+#: carries an absolute round-off of a few eps |l_k| (eps: the machine epsilon of the denoiser's
+#: output dtype); the softmax turns a logit error of at most e into weight errors of total
+#: variation <= 2e, and the mean over states moves by at most that times the states'
+#: diameter, plus eps times the largest state norm for the final sum. This factor
+#: absorbs the "few": sums over K states and d coordinates reassociated in another order
+#: (numpy against torch, BLAS blockings) grow round-off by at most ~log2(Kd) << 64.
+REFERENCE_ROUND_OFF_FACTOR = 64.0
+
+
+def reference_round_off(eps: float, logit_scale: float, diameter: float, state_norm: float) -> float:
+    """Largest |f - f*| a float re-implementation of f* may show from round-off alone.
+
+    ``REFERENCE_ROUND_OFF_FACTOR * eps * ((1 + L) * 2 * diameter + state_norm)`` with L the largest
+    |logit| max_k |log pi_k - ||y - s_k||^2 / (2 sigma^2)| over the consistent states of the rows compared.
+    """
+    return REFERENCE_ROUND_OFF_FACTOR * eps * ((1.0 + logit_scale) * 2.0 * diameter + state_norm)
+
+
+def noise_widening(rms: float, dim: int, rows: int) -> float:
+    """How far call-to-call noise of ``rms`` per coordinate can move any of ``rows`` outputs in R^dim.
+
+    The noise of one call, rms * z with z standard normal in R^d, has ||z|| <= sqrt(d) + t except
+    with probability exp(-t^2 / 2) (Gaussian concentration of the norm); over `rows` rows at
+    level 1 - CONFIDENCE_LEVEL (union bound), t = sqrt(2 ln(rows / (1 - CONFIDENCE_LEVEL))).
+    ``rms`` is measured as the RMS of the difference of two calls on one batch, over sqrt(2).
+    """
+    t = float(np.sqrt(2.0 * np.log(max(rows, 1) / (1.0 - CONFIDENCE_LEVEL))))
+    return rms * (float(np.sqrt(dim)) + t)
+
+
 
 # ----- baselines of `decdiff check` (issue 8) -----------------------------------------------------
 #: A margin recomputed on the same subject with the same seed changes only through floating-point

@@ -98,6 +98,7 @@ def run_checks(ctx, ids: Iterable[str] | None = None) -> list[CheckResult]:
     the reason; an unknown id is bad input.
     """
     from decdiff.errors import InputError
+    from decdiff.implementations.dynamics.convergence import NoConvergence
 
     checks = all_checks()
     if ids is not None:
@@ -117,7 +118,18 @@ def run_checks(ctx, ids: Iterable[str] | None = None) -> list[CheckResult]:
                 skipped_reason=f"needs {needs_in_words(missing)} ({ctx.denoiser_label} is not one)",
                 reproduce=ctx.reproduce(check.id), seed=ctx.seed))
             continue
-        results.extend(check.run(ctx))
+        before = dict(getattr(ctx.denoiser, "jacobian_calls", None) or {})
+        try:
+            ran = check.run(ctx)
+        except NoConvergence as reason:
+            ran = [CheckResult.make(id=check.id, claim=check.claim, subject=ctx.subject(), assumptions={},
+                                    conclusion_holds=None, details={"reason": str(reason)},
+                                    reproduce=ctx.reproduce(check.id), seed=ctx.seed)]
+        after = getattr(ctx.denoiser, "jacobian_calls", None) or {}
+        methods = sorted(m for m, count in after.items() if count > before.get(m, 0))
+        for result in ran if methods else ():
+            result.details = dict(result.details or {}) | {"jacobian_method": ", ".join(methods)}
+        results.extend(ran)
     return results
 
 

@@ -10,7 +10,8 @@ The goals are issue 9's: fixed-point discovery >= 10x plain Eq. 7 iteration (exa
 and a trained width-1024 network), Jacobians by vmap/jacrev >= 20x a per-point loop, the
 exact denoiser <= 3 ns per (noisy state, model state) pair, batched posteriors >= 50x a
 per-history loop, the quick report from a cold cache < 5 min and the default test run
-< 10 min on 2 cores.
+< 10 min on 2 cores; and issue 16's: `decdiff verify sensor-ring` on a wrapper around the exact
+denoiser within 1.5x of its 11 s before, finite-difference Jacobians at most 3x torch.func.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from decdiff.bench.hot_paths import (
     bench_jacobians,
     bench_posteriors,
 )
+from decdiff.bench.user_denoisers import bench_finite_differences, bench_verify_wrapper
 
 #: The benchmarks by name; each takes the cache folder (used by those that train a network).
 BENCHMARKS: dict[str, Callable[[Path | None], BenchFigure]] = {
@@ -34,6 +36,8 @@ BENCHMARKS: dict[str, Callable[[Path | None], BenchFigure]] = {
     "posteriors": lambda cache: bench_posteriors(),
     "jacobians": lambda cache: bench_jacobians(),
     "jacobians-1024": lambda cache: bench_jacobians(width=1024),
+    "verify-wrapper": lambda cache: bench_verify_wrapper(),
+    "jacobians-finite-differences": lambda cache: bench_finite_differences(),
 }
 
 

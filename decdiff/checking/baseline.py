@@ -18,6 +18,8 @@ KEY is the check id; when a check returns several results, each result's own sub
   conclusion became undecided, when its margin ``bound - observed`` dropped by more than
   the baseline's ``margin_tolerance`` (`decdiff.tolerances.baseline_margin_tolerance`), or
   when a baseline result is missing from the run;
+* a check skipped in either run (say, one that needs a capability only one of the two
+  denoisers declares) is listed as "not compared", never as a regression;
 * other differences (improvements, checks new since the baseline) are listed, not counted.
 
 The denoiser is deliberately not part of the subject: comparing a new denoiser with the
@@ -119,7 +121,7 @@ class Change:
     """One difference between a baseline result and the run's: what changed and whether it is a regression."""
 
     key: str
-    kind: str                       # "verdict", "margin", "missing" or "new"
+    kind: str                       # "verdict", "margin", "missing", "new" or "not compared"
     regression: bool
     text: str
 
@@ -161,6 +163,12 @@ def _fails(verdict: str, conclusion: bool | None) -> bool:
 
 
 def _compare_one(key: str, old: dict[str, Any], new: CheckResult) -> list[Change]:
+    if "skipped" in (old["verdict"], new.verdict):
+        if old["verdict"] == new.verdict:
+            return []
+        where = "baseline" if old["verdict"] == "skipped" else "run"
+        return [Change(key, "not compared", False,
+                       f"not compared: skipped in the {where} (verdict {old['verdict']} -> {new.verdict})")]
     changes = []
     if old["verdict"] != new.verdict or old["conclusion_holds"] != new.conclusion_holds:
         worse = (_fails(new.verdict, new.conclusion_holds) and not _fails(old["verdict"], old["conclusion_holds"])) \

@@ -39,6 +39,7 @@ from decdiff.checking.mutant_denoisers import (
     wrong_sigma,
 )
 from decdiff.checking.mutant_models import correlated_observations
+from decdiff.checking.mutant_reference import REFERENCE_MUTANTS, unseen_reason
 from decdiff.implementations.dynamics.threads import intra_op_threads
 from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.properties.context import Budget, CheckContext
@@ -50,13 +51,15 @@ from decdiff.results import CheckResult
 class Mutant:
     """One deliberate defect: a name, what is broken, the base it is applied to, and how to build it.
 
-    ``make(model, base_denoiser, seed)`` returns the mutant's (model, denoiser).
+    ``make(model, base_denoiser, seed)`` returns the mutant's (model, denoiser); ``unseen(model)`` says
+    why no check can tell the mutant from its base on that model (None when one can).
     """
 
     name: str
     defect: str
     base: str
     make: Callable[[DecPOMDP, object, int], tuple[DecPOMDP, object]]
+    unseen: Callable[[DecPOMDP], str | None] = lambda model: None
 
 
 def _feature(name: str, transform: Transform, base: str = "smooth-exact") -> Mutant:
@@ -75,6 +78,12 @@ def _model(name: str, mutate: Callable[[DecPOMDP], DecPOMDP]) -> Mutant:
     return Mutant(name, " ".join((mutate.__doc__ or "").split("\n\n")[0].split()), "exact", make)
 
 
+def _reference(name: str) -> Mutant:
+    defect, build = REFERENCE_MUTANTS[name]
+    return Mutant(name, defect, "exact", lambda model, denoiser, seed: (model, build(model)),
+                  lambda model: unseen_reason(name, model))
+
+
 MUTANTS: tuple[Mutant, ...] = (
     _feature("ignores-history", ignores_history),
     _feature("ignores-agent-id", ignores_agent_id),
@@ -89,6 +98,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _feature("collinear-bias", collinear_bias),
     _feature("mlp-ignores-history", ignores_history, base="narrow-mlp"),
     _model("correlated-observations", correlated_observations),
+    *(_reference(name) for name in REFERENCE_MUTANTS),
 )
 
 #: The work each check may do on each subject of the table: sensor-ring with H = 1 has 4 joint

@@ -83,7 +83,7 @@ class CheckCase:
             model = load_model(self.model)
             _CONTEXTS[key] = (self.entry, CheckContext(
                 model=model, denoiser=build_denoiser(self.entry, self.label, model, self.sigma),
-                denoiser_label=self.label, sigma=self.sigma, history_length=self.history_length, seed=seed,
+                denoiser_label=command_line_spec(self.entry) or self.label, sigma=self.sigma, history_length=self.history_length, seed=seed,
                 budget=self.budget or Budget()))
         return _CONTEXTS[key][1]
 
@@ -142,6 +142,26 @@ def build_denoiser(entry: Any, label: str, model, sigma: float):
     if isinstance(entry, Denoiser):
         return CheckedDenoiser(entry, label)
     return CheckedDenoiser(entry(model, sigma), label)
+
+
+def command_line_spec(entry: Any) -> str | None:
+    """``FILE.py:FACTORY`` for a factory defined at the top level of a file (the form ``decdiff verify
+    --denoiser`` takes, so that reproduce lines run), the spec itself for a string, else None.
+
+    FILE is relative to the working directory when it lies below it.
+    """
+    import inspect
+    import os
+
+    if isinstance(entry, str):
+        return entry
+    name = getattr(entry, "__name__", None)
+    module = inspect.getmodule(entry) if inspect.isfunction(entry) else None
+    path = getattr(module, "__file__", None)
+    if name is None or path is None or getattr(module, name, None) is not entry:
+        return None
+    relative = os.path.relpath(path)
+    return f"{path if relative.startswith('..') else relative}:{name}"
 
 
 def entry_label(entry: Any) -> str:

@@ -24,6 +24,7 @@ from decdiff.cli.common import (
     add_common_arguments,
     add_denoiser_timeout,
     output_file,
+    print_denoiser_warnings,
     print_verdict_table,
     step,
 )
@@ -80,6 +81,7 @@ def run_check(args: argparse.Namespace) -> int:
         check_subject(baseline, subject, args.baseline)          # refuse a mismatch before any work
     step("loading the denoiser")
     denoiser = load_denoiser(args.denoiser, model, args.sigma, timeout=args.denoiser_timeout)
+    print_denoiser_warnings(denoiser)
     step("running the checks")
     with intra_op_threads(1):      # the checks' batches are small: one thread is faster and burns ~5x less CPU
         results = check_denoiser(denoiser, model, sigma=args.sigma, history_length=args.history_length,

@@ -166,6 +166,10 @@ def _format_number(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}"
 
 
+#: Details a result's note shows: why it is inconclusive, how its Jacobians were computed.
+NOTE_DETAILS = (("reason", "{}"), ("jacobian_method", "Jacobian: {}"))
+
+
 def print_verdict_table(results: list[CheckResult], out: TextIO | None = None) -> None:
     """One row per check: id, claim, verdict, observed, bound, margin, failed assumptions."""
     out = sys.stdout if out is None else out
@@ -175,5 +179,14 @@ def print_verdict_table(results: list[CheckResult], out: TextIO | None = None) -
     for r in results:
         failed = [k for k, v in r.assumptions.items() if not v]
         note = r.skipped_reason or (("assumption fails: " + ", ".join(failed)) if failed else "")
+        shown = [text.format(r.details[key]) for key, text in NOTE_DETAILS if (r.details or {}).get(key)]
+        note = "; ".join([note] * bool(note) + shown)
         print(f"{r.id:<44} {r.claim:<14} {r.verdict:<20} {_format_number(r.observed):>9} "
               f"{_format_number(r.bound):>9} {_format_number(r.margin):>9}  {note}", file=out)
+
+
+def print_denoiser_warnings(denoiser: object) -> None:
+    """The one-line warnings the denoiser's probe raised (float16 output, no `sigma` attribute, small
+    call-to-call noise), on stderr at the start of the run."""
+    for line in getattr(denoiser, "warnings", ()):
+        print(f"warning: {line}", file=sys.stderr)

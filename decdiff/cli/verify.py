@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import fields
 
 from decdiff.cli.common import (
@@ -13,6 +14,7 @@ from decdiff.cli.common import (
     add_common_arguments,
     add_denoiser_timeout,
     output_file,
+    print_denoiser_warnings,
     print_verdict_table,
     step,
 )
@@ -47,6 +49,7 @@ def run_verify(args: argparse.Namespace) -> int:
     history_length = args.history_length
     step("loading the denoiser")
     denoiser = load_denoiser(args.denoiser, model, args.sigma, timeout=args.denoiser_timeout)
+    print_denoiser_warnings(denoiser)
     budget = Budget(**{f.name: getattr(args, f.name) for f in fields(Budget)})
     step("running the checks")
     results = check_denoiser(denoiser, model, sigma=args.sigma, history_length=history_length, seed=args.seed,
@@ -60,6 +63,8 @@ def run_verify(args: argparse.Namespace) -> int:
     else:
         print(model.describe())
         print_verdict_table(results)
+        for line in getattr(denoiser, "warnings", ()):
+            print(f"note: {line}")
         counts = ", ".join(f"{k}: {v}" for k, v in summary.verdicts.items())
         print(f"{len(results)} checks ({counts})")
         if args.json:

@@ -8,7 +8,9 @@ takes a scaled input and sigma becomes a denoiser D(y) = c_skip y + c_out F(c_in
 * v-prediction with data scale sigma_data:   c_skip = sd^2/(sigma^2 + sd^2), c_out = -sigma sd/sqrt(sigma^2 + sd^2),
                                              c_in = 1/sqrt(sigma^2 + sd^2)
 * a noise-blind model (the paper's f_theta) is already a denoiser; `FixedSigma` records
-  the sigma it was trained at.
+  the sigma it was trained at;
+* a VP/DDPM epsilon-prediction model with a discrete schedule (`DDPMEpsilonDenoiser`):
+  sigma^2 = (1 - abar_t) / abar_t.
 
 ``F`` is any callable ``(histories, y, sigma [B]) -> [B, d]``.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from decdiff.implementations.denoisers.protocol import as_sigma
@@ -80,3 +83,43 @@ class FixedSigma:
 
     def __call__(self, histories: HistoryBatch, y: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         return self.model(histories, y)
+
+
+class DDPMEpsilonDenoiser:
+    """A VP/DDPM epsilon-prediction model as the VE denoiser decdiff checks.
+
+    The model was trained on x_t = sqrt(abar_t) s + sqrt(1 - abar_t) eps at discrete timesteps t,
+    with the schedule ``alphas_cumprod`` (abar_0 > abar_1 > ...; diffusers' ``scheduler.alphas_cumprod``).
+    Since sqrt(abar) (s + sigma z) = sqrt(abar) s + sqrt(1 - abar) z when sigma^2 = (1 - abar) / abar,
+    the VE input y = s + sigma z is the VP input x = y / sqrt(1 + sigma^2) (abar = 1 / (1 + sigma^2)),
+    and D(y) = y - sigma eps_hat(x, t). The timestep given to the model is the t whose
+    sigma_t = sqrt((1 - abar_t) / abar_t) is nearest to sigma in log sigma (``timestep="nearest"``),
+    or the fractional t interpolated linearly in log sigma between its neighbours
+    (``timestep="interpolate"``, for models that accept a float timestep).
+
+    ``model(histories, x [B, d], t [B]) -> eps_hat [B, d]``.
+    """
+
+    sigma: float | None = None
+
+    def __init__(self, model: Callable[[HistoryBatch, torch.Tensor, torch.Tensor], torch.Tensor],
+                 alphas_cumprod: torch.Tensor, timestep: str = "nearest") -> None:
+        if timestep not in ("nearest", "interpolate"):
+            raise ValueError(f"timestep must be 'nearest' or 'interpolate', got {timestep!r}")
+        abar = torch.as_tensor(alphas_cumprod, dtype=torch.float64)
+        self.model = model
+        self.timestep = timestep
+        self.log_sigmas = 0.5 * torch.log((1.0 - abar) / abar)         # increasing in t
+
+    def timesteps(self, sigma: torch.Tensor) -> torch.Tensor:
+        """``[B]`` the model's timestep for each sigma (module docstring)."""
+        log_sigma = torch.log(sigma.to(torch.float64))
+        if self.timestep == "nearest":
+            return (log_sigma[:, None] - self.log_sigmas[None, :]).abs().argmin(dim=1)
+        steps = torch.arange(self.log_sigmas.numel(), dtype=torch.float64)
+        return torch.from_numpy(np.interp(log_sigma.numpy(), self.log_sigmas.numpy(), steps.numpy()))
+
+    def __call__(self, histories: HistoryBatch, y: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        sigma = as_sigma(sigma, y.shape[0], y.dtype)
+        x = y / torch.sqrt(1.0 + sigma ** 2)[:, None]
+        return y - sigma[:, None] * self.model(histories, x, self.timesteps(sigma))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from decdiff.errors import InputError
 from decdiff.implementations.denoisers.exact import ExactDenoiser
+from decdiff.implementations.denoisers.probes import probe_denoiser
 from decdiff.implementations.denoisers.protocol import Denoiser
 from decdiff.implementations.denoisers.validation import (
     USER_FAILURES,
@@ -30,11 +31,12 @@ def load_denoiser(spec: str, model: DecPOMDP, sigma: float, timeout: float | Non
         return ExactDenoiser(model)
     if ":" in spec and spec.rsplit(":", 1)[0].endswith(".py"):
         path, factory = spec.rsplit(":", 1)
-        return CheckedDenoiser(_from_factory(Path(path), factory, model, sigma, timeout), spec, timeout)
+        checked = CheckedDenoiser(_from_factory(Path(path), factory, model, sigma, timeout), spec, timeout)
+        return probe_denoiser(checked, model, sigma, spec)
     if spec.endswith(".pt"):
         from decdiff.implementations.denoisers.checkpoints import load_checkpoint
 
-        return CheckedDenoiser(load_checkpoint(spec, model), spec, timeout)
+        return probe_denoiser(CheckedDenoiser(load_checkpoint(spec, model), spec, timeout), model, sigma, spec)
     raise InputError("expected 'exact', FILE.py:FACTORY or FILE.pt", field=spec)
 
 

@@ -112,4 +112,4 @@ class CheckedDenoiser:
             row = int(torch.nonzero(bad)[0])
             kind = "NaN" if bool(torch.isnan(out[row]).any()) else "infinity"
             raise InputError(f"returned {kind} {self._where(histories, sigma, row)}", source=self.name)
-        return out
+        return out if y.requires_grad else out.detach()      # no parameter graph outside a Jacobian

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from decdiff.implementations.denoisers.exact import ExactDenoiser
+from decdiff.implementations.dynamics.completeness import completeness
 from decdiff.implementations.dynamics.contraction import (
     Geometry,
     certificate_gap,
@@ -102,7 +103,8 @@ def fixed_point_summary(model: DecPOMDP, agent_histories: HistoryBatch, sigma: f
     from its nearest state to another consistent state away from it), ``unstable_found``,
     ``spurious`` (how many), ``missing`` (consistent states with no stable fixed point of their own),
     ``isolated`` (proved at sigma: every stable fixed point is a certified one),
-    ``isolation_sigma``, and ``states``: per consistent state its posterior, certificate
+    ``isolation_sigma``, ``completeness`` (proved complete when isolated, else the basin mass the
+    ``n_starts`` starts may have missed, `implementations.dynamics.completeness`), and ``states``: per consistent state its posterior, certificate
     (location and uniqueness radii, Jacobian bound) and sigma_c (exact for one or two
     states, else None; the certified lower bound).
     """
@@ -141,6 +143,7 @@ def fixed_point_summary(model: DecPOMDP, agent_histories: HistoryBatch, sigma: f
             "missing": [model.state_names[s] for s in geo.state[rows] if s not in reached],
             "isolated": bool(isolated[h]),
             "isolation_sigma": float(isolation[h]),
+            "completeness": completeness(bool(isolated[h]), n_starts),
             "states": [{"state": model.state_names[geo.state[r]], "posterior": float(posteriors[h, geo.state[r]]),
                         "certified": bool(cert["holds"][r]), "location_radius": _finite(cert["location_radius"][r]),
                         "uniqueness_radius": _finite(cert["uniqueness_radius"][r]),

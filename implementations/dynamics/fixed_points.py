@@ -36,6 +36,8 @@ import torch
 
 from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.denoisers.protocol import Denoiser
+from decdiff.implementations.dynamics.completeness import centroid_seeds
+from decdiff.implementations.dynamics.convergence import require_converged
 from decdiff.implementations.dynamics.flows import ConditionedDenoiser, fixed_sigma_flow, proportion_intervals
 from decdiff.implementations.dynamics.threads import intra_op_threads
 from decdiff.implementations.histories import HistoryBatch
@@ -231,6 +233,8 @@ def cluster(points: torch.Tensor, tol: float = FIXED_POINT_DEDUP) -> tuple[torch
     Points are first grouped on a grid of spacing `tol`, then grid cells whose
     representatives lie within `tol` of each other are merged (first one wins).
     """
+    if points.shape[0] == 0:
+        return points, torch.zeros(0, dtype=torch.int64)
     keys = torch.round(points / tol).to(torch.int64)
     cells, inverse = torch.unique(keys, dim=0, return_inverse=True)
     first = torch.full((cells.shape[0],), points.shape[0], dtype=torch.int64)
@@ -288,11 +292,11 @@ def _find_fixed_points(f: DifferentiableMap, sigma: float, states: torch.Tensor,
     consistent = torch.nonzero(posterior > 0).flatten()
     starts = draw_starts(start, n_starts, states, posterior, sigma, generator)
     ends, converged = flow_limits(f, torch.cat([starts, states[consistent]]), sigma, max_steps)
-    seeds, _ = newton_refine(f, starts[:newton_starts], sigma)
+    seeds, _ = newton_refine(f, torch.cat([starts[:newton_starts], centroid_seeds(states, posterior, sigma)]), sigma)
     candidates = torch.cat([ends, seeds])
     ends, converged = ends[:n_starts], converged[:n_starts]
-    residual_ok = (f(candidates, sigma) - candidates).norm(dim=1) <= FIXED_POINT_RESIDUAL
-    reps, _ = cluster(candidates[residual_ok])
+    reps, _ = cluster(require_converged(candidates, (f(candidates, sigma) - candidates).norm(dim=1),
+                                        FIXED_POINT_RESIDUAL))
     eig = _eigenvalues(f, reps, sigma)
     stable = eig.abs().amax(dim=1) < 1.0 - STABILITY_MARGIN
     saddles, _ = newton_refine(f, _saddle_seeds(reps[stable], max_saddle_pairs), sigma)

@@ -108,3 +108,12 @@ def test_round_trip_and_malformed_files(tmp_path):
         read_baseline(tmp_path / "other.json")
     with pytest.raises(InputError, match="no such file"):
         read_baseline(tmp_path / "missing.json")
+
+
+def test_a_check_skipped_in_either_run_is_not_compared():
+    skipped = CheckResult.make(id="a.x", claim="Theorem 1", subject={"model": "sensor-ring"}, assumptions={},
+                               conclusion_holds=None, skipped_reason="needs a denoiser with trained")
+    for old, new in (([_result("a.x", 0.0)], [skipped]), ([skipped], [_result("a.x", 0.5)])):
+        (change,) = _compare(old, new).changes
+        assert change.kind == "not compared" and not change.regression and "skipped" in change.text
+    assert _compare([skipped], [skipped]).changes == ()

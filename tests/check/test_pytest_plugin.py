@@ -111,6 +111,11 @@ def test_outcomes_expected_failures_skips_and_the_json_record(user_suite):
     assert "skips entry 'no.such.check' matches no check case" in result.stdout
     assert "trained.reference_mse (Theorem 1) violated" in result.stdout and "reproduce: decdiff verify" \
         in result.stdout
+    reproduce = next(line.split("reproduce: decdiff ", 1)[1] for line in result.stdout.splitlines()
+                     if "reproduce: decdiff verify" in line and "test_user.py:shifted" in line)
+    rerun = subprocess.run([sys.executable, "-m", "decdiff", *reproduce.split()], cwd=user_suite,
+                           capture_output=True, text=True, timeout=600, check=False)
+    assert rerun.returncode == 1 and "violated" in rerun.stdout, rerun.stdout + rerun.stderr
     assert "decdiff: 6 check results (holds: 3, skipped: 1, violated: 2)" in result.stdout
     record = json.loads((user_suite / "results.json").read_text())
     assert len(record["checks"]) == 6 and {c["seed"] for c in record["checks"]} == {5}

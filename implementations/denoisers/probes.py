@@ -1,0 +1,71 @@
+"""What a user's denoiser is like, found before any check runs: determinism, output dtype, ``sigma``.
+
+`probe_denoiser` calls the denoiser twice on the same seeded batch (every agent's length-1
+history of a few sampled trajectories, y = s + sigma z):
+
+* the largest difference between the two outputs is its call-to-call noise. Above
+  FIXED_POINT_DEVIATION_FRACTION x the state spacing (the deviation the fixed-point checks
+  admit for a non-exact denoiser) no comparison can be decided, and it is bad input; below it
+  the noise is kept (``denoiser.call_noise``, the largest difference, and ``call_noise_rms``, the
+  RMS of one call's noise), printed, and added to the round-off tolerances of the reference
+  checks (properties/reference.py, `decdiff.tolerances.noise_widening`);
+* a float16 output carries a relative round-off of 2^-10 ~ 1e-3, which widens those tolerances
+  accordingly; a missing ``sigma`` attribute makes the denoiser noise-conditional by default.
+
+Each finding is one line in ``denoiser.warnings``, printed at the start of the run and noted
+under the verdict table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from decdiff.errors import InputError
+from decdiff.implementations.histories import agent_histories
+from decdiff.implementations.models.decpomdp import DecPOMDP
+from decdiff.implementations.sampling import sample_trajectories
+from decdiff.tolerances import FIXED_POINT_DEVIATION_FRACTION
+
+#: Trajectories of the probe batch (each gives one history per agent).
+PROBE_TRAJECTORIES = 4
+
+
+def state_spacing(states: np.ndarray) -> float:
+    """c: the smallest distance between two distinct states (inf for a single state)."""
+    dist = torch.cdist(torch.as_tensor(states, dtype=torch.float64), torch.as_tensor(states, dtype=torch.float64))
+    dist = dist[dist > 0]
+    return float(dist.min()) if dist.numel() else float("inf")
+
+
+def probe_denoiser(denoiser, model: DecPOMDP, sigma: float, name: str, seed: int = 0):
+    """Call `denoiser` twice on one batch; keep ``call_noise`` and ``warnings`` on it (module docstring)."""
+    traj = sample_trajectories(model, 1, PROBE_TRAJECTORIES, seed=seed)
+    histories = agent_histories(model, traj, horizon=1)
+    states = torch.from_numpy(np.ascontiguousarray(model.states[np.tile(traj.states[:, -1], model.n_agents)],
+                                                   dtype=np.float64))
+    y = states + sigma * torch.randn(states.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    sigmas = torch.full((y.shape[0],), sigma, dtype=torch.float64)
+    with torch.no_grad():
+        first, second = denoiser(histories, y, sigmas), denoiser(histories, y, sigmas)
+    difference = first.to(torch.float64) - second.to(torch.float64)
+    noise = float(difference.abs().max())
+    spacing = state_spacing(model.states)
+    limit = FIXED_POINT_DEVIATION_FRACTION * (spacing if np.isfinite(spacing) else 1.0)
+    if noise > limit:
+        raise InputError(f"returns outputs that differ by {noise:.3g} on the same batch called twice (more than "
+                         f"{limit:.3g}, {FIXED_POINT_DEVIATION_FRACTION:g} x the state spacing): not checkable",
+                         source=name)
+    warnings = []
+    if noise > 0:
+        warnings.append(f"non-deterministic: outputs differ by up to {noise:.3g} on the same batch called twice; "
+                        "reference tolerances widened by it, fixed-point searches may end inconclusive")
+    if first.dtype == torch.float16:
+        warnings.append("returns float16: relative round-off ~1e-3, so the reference checks only resolve "
+                        "deviations above that")
+    if not hasattr(getattr(denoiser, "denoiser", denoiser), "sigma"):      # the user's object, not its wrapper
+        warnings.append("has no `sigma` attribute: treated as noise-conditional (sigma = None)")
+    denoiser.call_noise = noise
+    denoiser.call_noise_rms = float(difference.pow(2).mean().sqrt()) / np.sqrt(2.0)
+    denoiser.warnings = tuple(f"{name}: {w}" for w in warnings)
+    return denoiser
