@@ -70,6 +70,8 @@ class CheckResult:
     reproduce: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     skipped_reason: str | None = None
+    note: str = ""
+    """One line saying why, for a ``violated`` (or failing) conclusion: what failed, and how far."""
 
     @classmethod
     def make(cls, *, id: str, claim: str, subject: dict[str, Any], assumptions: dict[str, bool],
