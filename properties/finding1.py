@@ -5,7 +5,7 @@ searches (from p_sigma(y | tau) and from N(0, I)) find exactly one stable fixed 
 the finding's premise. Every consistent
 state s in S_G(tau) can be the true state behind tau, so "s = y*" means that every one of
 them lies within its tolerance tol(tau, s) of y* (for f* with sigma below sigma_c: a single
-consistent state, where f* is the constant map s and y* = s exactly, PAPER.md §2). Margin:
+consistent state, where f* is the constant map s and y* = s exactly, docs/claims.md#support-conditions). Margin:
 
     observed = max over premise histories of max_{s in S_G(tau)} ||y* - s|| / tol(tau, s),   bound 1.
 

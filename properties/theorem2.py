@@ -6,7 +6,7 @@ that reach attractors where p_sigma has no mass; Newton refinement, stability by
 radius, Eq. 11) and matched to the consistent states S_G(tau)
 (Definition 1) with the tolerance tol(tau, s) of fixed_point_sets: the certified radius for
 f*, plus the deviation tolerance for any other denoiser. The conclusion F_phi(tau) = S_G(tau)
-(PAPER.md §2) holds when every consistent state has exactly one stable fixed point within
+(docs/claims.md#support-conditions) holds when every consistent state has exactly one stable fixed point within
 its tolerance and no other stable fixed point exists. The margin is continuous:
 
     observed = max over histories of max( max_s min_{y*} ||y* - s|| / tol(s),      (every state represented)
@@ -15,9 +15,9 @@ its tolerance and no other stable fixed point exists. The margin is continuous:
 bound 1; two stable points within one state's tolerance add 2 - (second distance / tol).
 
 Assumption evaluated: sigma below sigma_c (the certificate holds at sigma for every
-consistent state examined); above it states merge or vanish (PAPER.md §6.2) and the
+consistent state examined); above it states merge or vanish (docs/claims.md#critical-sigma) and the
 conclusion is still evaluated (outside-assumptions). Saddles are reported with their basin
-mass (they should attract nothing, PAPER.md §6.4), not judged.
+mass (they should attract nothing, docs/claims.md#basin-masses), not judged.
 """
 
 from __future__ import annotations

@@ -4,11 +4,11 @@ Any `Denoiser` is differentiated row by row with ``torch.func.vmap(torch.func.ja
 the per-row function closes over that row's history (a `HistoryBatch` of length 1, a
 constant under the transforms) and is batched over the rows that share a history, so
 the denoiser sees the same ``[1, d]`` call it would see outside the transform. The exact
-denoiser's closed form Cov_w[s] / sigma^2 (PAPER.md §1.4) is used when a denoiser offers
+denoiser's closed form Cov_w[s] / sigma^2 (docs/claims.md#exact-denoiser) is used when a denoiser offers
 a ``jacobian(histories, y, sigma)`` method.
 
 For learned denoisers the Jacobian need not be symmetric, so "|lambda_max|" is read as
-the spectral radius max_k |lambda_k| over the complex eigenvalues (PAPER.md §1.7).
+the spectral radius max_k |lambda_k| over the complex eigenvalues (docs/claims.md#notation).
 """
 
 from __future__ import annotations
