@@ -21,9 +21,9 @@ import numpy as np
 from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
 from decdiff.properties.fixed_point_sets import (
-    certified_everywhere,
     examined_histories,
     history_description,
+    sigma_below_sigma_c,
     stable_points,
     tolerance_record,
 )
@@ -61,7 +61,7 @@ def single_fixed_point(ctx: CheckContext) -> list[CheckResult]:
                                                       - stable[k][0][None, :], axis=1).tolist()}
     result = CheckResult.make(
         id=ID, claim="Finding 1", subject=ctx.subject(),
-        assumptions={"sigma_below_sigma_c": certified_everywhere([examined[k] for k in premise])},
+        assumptions={"sigma_below_sigma_c": sigma_below_sigma_c(ctx)},
         conclusion_holds=observed <= 1.0, observed=observed, bound=1.0, n_cases=len(premise), seed=ctx.seed,
         tolerance=tolerance_record(ctx), counterexample=counterexample, reproduce=ctx.reproduce(ID),
         details={"observed_is": "max over histories with one stable fixed point of the largest distance from it "

@@ -315,8 +315,17 @@ def flow_limits(ctx: CheckContext, examined: ExaminedHistory, start: StartDistri
 
 
 def certified_everywhere(examined: list[ExaminedHistory]) -> bool:
-    """Assumption "sigma below sigma_c": the certificate holds for every consistent state examined."""
+    """The certificate (sigma below sigma_c) holds for every consistent state of `examined`."""
     return all(bool(e.certified.all()) for e in examined)
+
+
+def sigma_below_sigma_c(ctx: CheckContext) -> bool:
+    """Assumption ``sigma_below_sigma_c``, one value per subject: the certificate holds for every consistent
+    state of every agent history a check examines (`examined_histories` and the agents of `joint_history_rows`)."""
+    def make() -> bool:
+        joint = [e for row in joint_history_rows(ctx) for e in joint_agent_histories(ctx, int(row))]
+        return certified_everywhere(examined_histories(ctx) + joint)
+    return ctx.shared_assumption("sigma_below_sigma_c", make)
 
 
 def history_description(ctx: CheckContext, examined: ExaminedHistory) -> dict[str, object]:

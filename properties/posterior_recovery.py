@@ -45,11 +45,11 @@ from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
 from decdiff.properties.fixed_point_sets import (
     ExaminedHistory,
-    certified_everywhere,
     examined_histories,
     flow_limits,
     flow_starts,
     history_description,
+    sigma_below_sigma_c,
     tolerance_record,
 )
 from decdiff.properties.theorem1 import decide
@@ -117,7 +117,7 @@ def recovery_result(ctx: CheckContext, start: StartDistribution, check_id: str) 
     result = CheckResult.make(
         id=check_id, claim="Theorem 4", subject=ctx.subject(start_distribution=START_NAMES[start]),
         assumptions={"appropriate_start_distribution": start == "posterior",
-                     "sigma_below_sigma_c": certified_everywhere(examined)},
+                     "sigma_below_sigma_c": sigma_below_sigma_c(ctx)},
         conclusion_holds=conclusion, observed=float(excess[worst]), bound=THEOREM1_FAILURE_RATE, ci=interval,
         n_cases=sum(flow_starts(ctx, e) for e in examined), seed=ctx.seed,
         tolerance={"band_allowance": THEOREM1_FAILURE_RATE, "confidence": CONFIDENCE_LEVEL, **tolerance_record(ctx)},

@@ -26,10 +26,10 @@ from decdiff.implementations.dynamics.flows import proportion_interval
 from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
 from decdiff.properties.fixed_point_sets import (
-    certified_everywhere,
     examined_histories,
     flow_limits,
     history_description,
+    sigma_below_sigma_c,
     tolerance_record,
 )
 from decdiff.properties.registration import register_check
@@ -78,7 +78,7 @@ def converged_diffusion(ctx: CheckContext) -> list[CheckResult]:
                           "reached_state_vector": states[e.consistent[lim.nearest[k]]].tolist()}
     result = CheckResult.make(
         id=ID, claim="Theorem 1", subject=ctx.subject(start_distribution="p_sigma(y|tau)"),
-        assumptions={"sigma_below_sigma_c": certified_everywhere(examined)},
+        assumptions={"sigma_below_sigma_c": sigma_below_sigma_c(ctx)},
         conclusion_holds=decide(interval, THEOREM1_FAILURE_RATE), observed=failed / max(total, 1),
         bound=THEOREM1_FAILURE_RATE, ci=interval, n_cases=total, seed=ctx.seed,
         tolerance={"failure_rate": THEOREM1_FAILURE_RATE, "confidence": CONFIDENCE_LEVEL, **tolerance_record(ctx)},

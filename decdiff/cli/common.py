@@ -58,6 +58,7 @@ def print_verdict_table(results: list[CheckResult], out: TextIO | None = None) -
     print("-" * len(header), file=out)
     for r in results:
         failed = [k for k, v in r.assumptions.items() if not v]
-        note = r.skipped_reason or (("assumption fails: " + ", ".join(failed)) if failed else "")
+        note = "; ".join(filter(None, [r.skipped_reason, r.note, ("assumption fails: " + ", ".join(failed)) if failed
+                                      else ""]))
         print(f"{r.id:<44} {r.claim:<14} {r.verdict:<20} {_format_number(r.observed):>9} "
               f"{_format_number(r.bound):>9} {_format_number(r.margin):>9}  {note}", file=out)
