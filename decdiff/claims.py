@@ -96,8 +96,8 @@ CLAIMS: tuple[Claim, ...] = (
           "Fixed points sit within a certified radius of the consistent states, not on them, at any finite sigma; "
           "above the critical sigma states merge or vanish (docs/claims.md#theorem-2). 'Nothing else is stable' "
           "needs more than sigma below each state's sigma_c: n nearly equally likely states at mutual distance D "
-          "have a stable centroid once sigma > D / sqrt(2n) (found on sensor-grid:5x5:targets=2 at sigma = 0.3: 54 "
-          "spurious attractors with zero basin mass under p_sigma); below the proved isolation level sigma_iso every "
+          "have a stable centroid once sigma > D / sqrt(2n) (on sensor-grid:5x5:targets=2, H = 5, sigma = 0.3: 27 "
+          "stable points far from every consistent state, in histories below their critical level); below the proved isolation level sigma_iso every "
           "stable fixed point is a certified one.",
           ("jacobian", "stability", "critical_sigma")),
     Claim("Finding 1", "A single fixed point is the state",
