@@ -52,9 +52,9 @@ def citations(text: str) -> list[tuple[str, str | None]]:
 
 
 def test_the_scanner_sees_the_forms_it_must_reject():
-    text = 'see PAPER.md §6.9, DESIGN.md, docs/claims.md#nowhere and "dir/file.py"; not https://x.com/a.py or a.b.py'
-    assert citations(text) == [("PAPER.md", None), ("DESIGN.md", None), ("docs/claims.md", "nowhere"),
-                               ("dir/file.py", None), ("PAPER.md", None)]
+    text = 'see NOTES.md §6.9, SPEC.md, docs/claims.md#nowhere and "dir/file.py"; not https://x.com/a.py or a.b.py'
+    assert citations(text) == [("NOTES.md", None), ("SPEC.md", None), ("docs/claims.md", "nowhere"),
+                               ("dir/file.py", None), ("NOTES.md", None)]
 
 
 def test_every_cited_file_and_anchor_exists():
@@ -80,8 +80,8 @@ def test_every_cited_file_and_anchor_exists():
 def test_a_file_outside_the_repository_does_not_resolve():
     files = set(_tracked())
     names = {Path(f).name for f in files}
-    assert not _resolves("PAPER.md", "decdiff/claims.py", files, names)
-    assert not _resolves("docs/DESIGN.md", "README.md", files, names)
+    assert not _resolves("NOTES.md", "decdiff/claims.py", files, names)
+    assert not _resolves("docs/SPEC.md", "README.md", files, names)
     assert _resolves("decdiff/properties/theorem2.py", "README.md", files, names)
 
 
