@@ -34,6 +34,13 @@ def decide_verdict(assumptions: dict[str, bool], conclusion_holds: bool | None,
     return "holds" if conclusion_holds else "violated"
 
 
+def default_note(observed: float | None, bound: float | None, details: dict[str, Any]) -> str:
+    """A failing conclusion's one line of why, from what the check measured: ``observed_is``, observed, bound."""
+    what = details.get("observed_is", "observed")
+    measured = "-" if observed is None else f"{observed:.4g}"
+    return f"{what}: {measured}" + ("" if bound is None else f" against the bound {bound:.4g}")
+
+
 def _plain(value: Any) -> Any:
     """JSON-ready copy: numpy scalars and arrays to Python, non-finite floats to strings."""
     if isinstance(value, dict):
@@ -70,6 +77,8 @@ class CheckResult:
     reproduce: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     skipped_reason: str | None = None
+    note: str = ""
+    """One line saying why, for a ``violated`` (or failing) conclusion: what failed, and how far."""
 
     @classmethod
     def make(cls, *, id: str, claim: str, subject: dict[str, Any], assumptions: dict[str, bool],
@@ -78,6 +87,8 @@ class CheckResult:
         """Build a result whose verdict and margin follow from the rest (margin = bound - observed)."""
         margin = None if observed is None or bound is None else float(bound) - float(observed)
         assumptions = {k: bool(v) for k, v in assumptions.items()}
+        if conclusion_holds is False and not rest.get("note"):
+            rest["note"] = default_note(observed, bound, rest.get("details", {}))
         return cls(id=id, claim=claim, subject=subject, assumptions=assumptions,
                    conclusion_holds=None if conclusion_holds is None else bool(conclusion_holds),
                    verdict=decide_verdict(assumptions, conclusion_holds, skipped_reason),

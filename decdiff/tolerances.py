@@ -112,7 +112,7 @@ OWN_STATE_MARGIN = 1e-6
 
 
 # ----- trained denoisers: Jacobian rank, Theorem 5, Corollary 5.1, Finding 3, Theorem 6 (issue 6) ----
-#: Numerical rank of J_+ (Eq. 14): singular values > this * sigma_max count. PAPER.md §1.7
+#: Numerical rank of J_+ (Eq. 14): singular values > this * sigma_max count. docs/claims.md#notation
 #: leaves the tolerance open and suggests 1e-3; float64 J_+ of a float32-trained network
 #: evaluated in float64 is accurate to ~1e-13 relative, far below it.
 JACOBIAN_RANK_RELATIVE = 1e-3
@@ -231,8 +231,8 @@ COMPOSITE_DISTANCE = 1e-7
 #: and local maps count as isotropic when their anisotropy can move the orbit off the hull by at
 #: most that much (`CompositeRun.isotropy`, a first-order bound a diam / (1 - ||J||) with
 #: diam <= 2 D_bar, i.e. Jacobian anisotropy a up to ~5%). The exact denoiser at sigma = 0.3 has
-#: a ~ 1e-3 on the sensor ring and up to ~3e-2 on the 5x5 grid (H = 5); the failures PAPER.md
-#: §6.12 describes have a = 0.99 and errors 70% above max D, composite cycles errors of order 1.
+#: a ~ 1e-3 on the sensor ring and up to ~3e-2 on the 5x5 grid (H = 5); the failures
+#: docs/claims.md#theorem-7 describes have a = 0.99 and errors 70% above max D, composite cycles errors of order 1.
 COMPOSITE_RELATIVE = 0.1
 
 
@@ -245,10 +245,10 @@ COMPOSITE_RELATIVE = 0.1
 #: the Bayes MSE within a few per cent (a width-256 MLP on sensor-ring, `decdiff train` defaults:
 #: stable fixed points within 0.0055 of their states, measured with `decdiff verify --denoiser`)
 #: and rejects f* evaluated at 2 sigma = 0.6, whose fixed points sit 0.135 from the states
-#: (PAPER.md §6.1).
+#: (docs/claims.md#finite-sigma).
 FIXED_POINT_DEVIATION_FRACTION = 0.05
 
-#: Theorem 1 as a high-probability statement (PAPER.md §6.3): the flow from y0 ~ p_sigma(y | tau)
+#: Theorem 1 as a high-probability statement (docs/claims.md#theorem-1): the flow from y0 ~ p_sigma(y | tau)
 #: must end at the posterior argmax for y0 except with probability at most this. The band where
 #: the exact f* disagrees has width ~4 sigma^4 ln(pi_max / pi_min) / D between states at distance D;
 #: its mass under p_sigma stays below 1e-3 at sigma <= 0.3 for D >= 1 (measured on random models in

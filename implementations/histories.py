@@ -10,7 +10,7 @@ Slot k holds one observation and the action that led to it (all zeros for the ac
 an observation at t = 0). The last observation sits in the last slot; shorter histories
 are zero-padded at the front. One-hot widths are the largest per-agent set sizes, so
 every agent's history has the same length of encoding. The agent id is part of the
-encoding: a network shared by all agents must know whose history it reads (PAPER.md §6.7).
+encoding: a network shared by all agents must know whose history it reads (docs/claims.md#agent-identity).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 All reachability is with respect to a behaviour policy that gives every action positive
 probability (the uniform default), so the facts are properties of the model alone.
 
-* **Factored observations** (PAPER.md (C1)): O(jo | ja, s') = prod_i O_i(o_i | ja, s') for
+* **Factored observations** (docs/claims.md#support-conditions): O(jo | ja, s') = prod_i O_i(o_i | ja, s') for
   every (ja, s'), checked against the product of the marginals within
   `decdiff.tolerances.PROBABILITY_EQUAL`; also for the t = 0 observation.
 * **Per-step collective observability** (C2, Pynadath & Tambe): for every joint action ja

@@ -2,7 +2,7 @@
 
 Definition 1: S_G(tau_i) = {s : p(s | tau_i) > 0}. Theorems 3 and 4 compare the
 intersection of the agents' supports with the support of the joint posterior
-p(s | tau_1..n) (PAPER.md §2, §6.6). Filters keep exact zeros exact (a zero factor stays
+p(s | tau_1..n) (docs/claims.md#support-conditions). Filters keep exact zeros exact (a zero factor stays
 zero through normalisation), so ``> 0`` is the exact membership test.
 """
 

@@ -1,6 +1,6 @@
 """Training the paper's denoiser on data sampled from a model (Eq. 1).
 
-Data (PAPER.md §1.3, "the training involves the histories of all agents and the
+Data (docs/claims.md#experiments, "the training involves the histories of all agents and the
 corresponding states"): `samples` trajectories of history length H under the behaviour
 policy (`sample_trajectories`), every agent's history of each (`agent_histories`), and the
 true last state s (its embedding in R^|s|). Each trajectory gives one training pair per

@@ -2,7 +2,7 @@
 
 For every examined joint history tau_{1:n} (the first ones of ``ctx.joint_histories``, at most
 MAX_COMPOSITE_WORK / (n x starts) of them) a run does what the
-paper's algorithm does (Definition 6, Sec. 5.1, PAPER.md §4) and records what the checks of
+paper's algorithm does (Definition 6, Sec. 5.1, docs/claims.md#composite-diffusion) and records what the checks of
 Theorem 7, Corollaries 7.1 / 7.2, Finding 6 and Theorem 8 judge it against:
 
 1. the order: a seeded random permutation of the n agents (Definition 6 allows any); for a
@@ -14,11 +14,11 @@ Theorem 7, Corollaries 7.1 / 7.2, Finding 6 and Theorem 8 judge it against:
 3. each participant's fixed point near each target, y*_i(s) = phi_inf(tau_i)(s), and the
    deviation D_phi(tau_i, s) = ||s - y*_i(s)|| (Definition 4, Eq. 12; the harness knows s);
    D_bar is their maximum over participants and targets, and Step 2's check (2) uses the
-   paper's "2 D_phi" as 2 D_bar (PAPER.md §6.14 item 3: D_phi needs the true state);
+   paper's "2 D_phi" as 2 D_bar (docs/claims.md#other-ambiguities: D_phi needs the true state);
 4. Step 1: ``ctx.budget.starts`` starts from N(0, sigma^2 I) and, as extra rows, the targets
    themselves; the flow runs in passes of k steps (one step = one agent's denoiser) until a
    pass moves every row by less than FLOW_STEP or ``ctx.budget.iterations`` steps are spent;
-   the last pass is the limit orbit (period k, PAPER.md §4);
+   the last pass is the limit orbit (period k, docs/claims.md#composite-diffusion);
 5. Step 2: checks (1) and (2) on every row, bound 2 D_bar + COMPOSITE_DISTANCE.
 
 Steps 1-3 make a `CompositeSetup`, 4-5 a `CompositeRun`; both are computed once per

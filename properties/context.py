@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 
@@ -116,6 +117,13 @@ class CheckContext:
                                                                                        self.history_length)
             or _static(self.model),
         }
+
+    def shared_assumption(self, name: str, make: Callable[[], bool]) -> bool:
+        """An assumption several checks report, computed once per subject so that every check gives it one value."""
+        key = ("assumption", name)
+        if key not in self.shared:
+            self.shared[key] = bool(make())
+        return self.shared[key]
 
     def facts_of(self, *names: str) -> dict[str, bool]:
         """The model facts ``names``, in that order (a block of assumptions or details)."""

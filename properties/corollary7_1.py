@@ -2,7 +2,7 @@
 
 "With sufficiently enough initial samples, the composite diffusion algorithm approaches
 every possible global state s consistent with joint history tau_{i_1:n} with an upper error
-bound max_i D_phi(tau_i, s)" (PAPER.md §4). Two checks on the composite runs of
+bound max_i D_phi(tau_i, s)" (docs/claims.md#composite-diffusion). Two checks on the composite runs of
 `composite_common`:
 
 * ``corollary7_1.every_consistent_state`` (the paper's "every"): each state s of the
@@ -15,10 +15,10 @@ bound max_i D_phi(tau_i, s)" (PAPER.md §4). Two checks on the composite runs of
   joint-history support"): every Step-1 sequence passing Step 2 ends within max_i D_phi of
   some state of the joint support. It needs the agents' common consistent states to be the
   joint support (Theorem 4's conditions: factored, own-action observations and one
-  observation or a static state, PAPER.md §6.6); with multi-step dynamics composite flows
-  can settle at a common state the joint history excludes (PAPER.md §4 [A]).
+  observation or a static state, docs/claims.md#support-conditions); with multi-step dynamics composite flows
+  can settle at a common state the joint history excludes (docs/claims.md#corollary-7-1).
 
-Both error bounds need isotropic local maps (PAPER.md §6.12), as in Theorem 7.
+Both error bounds need isotropic local maps (docs/claims.md#theorem-7), as in Theorem 7.
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 
 "With sufficient initial samples, the partial composite diffusion algorithm approaches
 every possible global state s consistent with tau_{i_1:k}, k < n, with an upper error bound
-max_t D_phi(tau_{i_t}, s)" (PAPER.md §4, Sec. 5.2). On every examined joint history a
+max_t D_phi(tau_{i_t}, s)" (docs/claims.md#composite-diffusion, Sec. 5.2). On every examined joint history a
 seeded random ordered subset of k in [1, n - 1] agents runs the partial composite flow
 (`composite_common.partial_runs`); "consistent with tau_{i_1:k}" is read as consistent with
 every participant's history, s in intersection_t S_G(tau_{i_t}) (the states the
 participants' fixed-point sets share; it equals the subset's joint support under Theorem 4's
-conditions, PAPER.md §6.6). The two checks are Corollary 7.1's on these runs:
+conditions, docs/claims.md#support-conditions). The two checks are Corollary 7.1's on these runs:
 
 * ``corollary7_2.every_consistent_state``: every such state has a Step-2-accepted partial
   composite limit within max_t ||D_phi(tau_{i_t}, s)|| of it (the flow started at s);

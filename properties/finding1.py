@@ -5,7 +5,7 @@ searches (from p_sigma(y | tau) and from N(0, I)) find exactly one stable fixed 
 the finding's premise. Every consistent
 state s in S_G(tau) can be the true state behind tau, so "s = y*" means that every one of
 them lies within its tolerance tol(tau, s) of y* (for f* with sigma below sigma_c: a single
-consistent state, where f* is the constant map s and y* = s exactly, PAPER.md §2). Margin:
+consistent state, where f* is the constant map s and y* = s exactly, docs/claims.md#support-conditions). Margin:
 
     observed = max over premise histories of max_{s in S_G(tau)} ||y* - s|| / tol(tau, s),   bound 1.
 
@@ -21,9 +21,9 @@ import numpy as np
 from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
 from decdiff.properties.fixed_point_sets import (
-    certified_everywhere,
     examined_histories,
     history_description,
+    sigma_below_sigma_c,
     stable_points,
     tolerance_record,
 )
@@ -61,7 +61,7 @@ def single_fixed_point(ctx: CheckContext) -> list[CheckResult]:
                                                       - stable[k][0][None, :], axis=1).tolist()}
     result = CheckResult.make(
         id=ID, claim="Finding 1", subject=ctx.subject(),
-        assumptions={"sigma_below_sigma_c": certified_everywhere([examined[k] for k in premise])},
+        assumptions={"sigma_below_sigma_c": sigma_below_sigma_c(ctx)},
         conclusion_holds=observed <= 1.0, observed=observed, bound=1.0, n_cases=len(premise), seed=ctx.seed,
         tolerance=tolerance_record(ctx), counterexample=counterexample, reproduce=ctx.reproduce(ID),
         details={"observed_is": "max over histories with one stable fixed point of the largest distance from it "

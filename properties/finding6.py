@@ -2,13 +2,13 @@
 
 "Composite diffusion f_theta(tau_{i_1:n}, y) converges to the true global state, while
 partial composite diffusion f_theta(tau_{i_1:k}, y), k < n may converge to wrong states,
-depending on the participating agents" (PAPER.md §4).
+depending on the participating agents" (docs/claims.md#composite-diffusion).
 
 ``finding6.composite_true_state`` checks the first half on every composite sequence from
 N(0, sigma^2 I), accepted by Step 2 or not: ||y^{(L)} - s|| <= 3 D_bar (+ slack), the error
-the Step-2 checks guarantee (triangle inequality, PAPER.md §4 [R]). Unconditionally the
+the Step-2 checks guarantee (triangle inequality, docs/claims.md#composite-diffusion). Unconditionally the
 claim is false: the flow can settle in a periodic orbit alternating between wrong states
-(PAPER.md §6.11), which check (2) rejects. So its assumptions are collective observability
+(docs/claims.md#finding-6), which check (2) rejects. So its assumptions are collective observability
 (Theorem 3's (C1), (C2)) and that Step 2 accepts every sequence (Theorem 7's conditional
 form); such an orbit is reported as the counterexample, each point with its nearest state.
 

@@ -7,7 +7,7 @@ drawn, and histories are taken alternately from the pool's smallest posterior su
 until ``budget.fixed_point_histories`` histories are chosen or the searched work
 sum |S_G(tau)| x starts reaches ``budget.fixed_point_work`` (one history at least).
 
-When a point "is" a consistent state (PAPER.md §6.1: at finite sigma the fixed points of f*
+When a point "is" a consistent state (docs/claims.md#finite-sigma: at finite sigma the fixed points of f*
 sit near the states, not on them). A point y matches consistent state s of tau when
 ||y - s|| <= tol(tau, s), with r_min and L(r_min) the certified location radius and
 Jacobian bound of certify.py:
@@ -58,7 +58,7 @@ SELECTION_POOL = 8
 SADDLE_PAIRS = 8
 #: Flows of f* (O(K d) per start and step, no Newton) start from this many times ``budget.starts``,
 #: capped at EXACT_FLOW_WORK / K starts (K consistent states): Monte-Carlo intervals of basin masses
-#: then resolve deviations of ~0.01 on small models (PAPER.md §6.5's N(0, sigma^2 I) masses differ
+#: then resolve deviations of ~0.01 on small models (docs/claims.md#posterior-recovery's N(0, sigma^2 I) masses differ
 #: from the posterior by 0.02-0.06). A network costs O(width^2) per row: its flows use ``budget.starts``.
 EXACT_FLOW_STARTS_FACTOR = 64
 EXACT_FLOW_WORK = 2**16
@@ -315,8 +315,17 @@ def flow_limits(ctx: CheckContext, examined: ExaminedHistory, start: StartDistri
 
 
 def certified_everywhere(examined: list[ExaminedHistory]) -> bool:
-    """Assumption "sigma below sigma_c": the certificate holds for every consistent state examined."""
+    """The certificate (sigma below sigma_c) holds for every consistent state of `examined`."""
     return all(bool(e.certified.all()) for e in examined)
+
+
+def sigma_below_sigma_c(ctx: CheckContext) -> bool:
+    """Assumption ``sigma_below_sigma_c``, one value per subject: the certificate holds for every consistent
+    state of every agent history a check examines (`examined_histories` and the agents of `joint_history_rows`)."""
+    def make() -> bool:
+        joint = [e for row in joint_history_rows(ctx) for e in joint_agent_histories(ctx, int(row))]
+        return certified_everywhere(examined_histories(ctx) + joint)
+    return ctx.shared_assumption("sigma_below_sigma_c", make)
 
 
 def history_description(ctx: CheckContext, examined: ExaminedHistory) -> dict[str, object]:

@@ -22,7 +22,7 @@ import numpy as np
 from decdiff.implementations.supports import SupportComparison
 from decdiff.properties.common import describe_joint_history, state_set, target_margin
 from decdiff.properties.context import CheckContext
-from decdiff.properties.fixed_point_sets import tolerance_record
+from decdiff.properties.fixed_point_sets import sigma_below_sigma_c, tolerance_record
 from decdiff.properties.shared_fixed_points import (
     SharedFixedPoints,
     all_shared_fixed_points,
@@ -78,12 +78,12 @@ def shared_fixed_points_result(ctx: CheckContext, check_id: str, claim: str,
                                observed_is: str, details: dict) -> list[CheckResult]:
     """Fixed-point form: ``conclusion`` on the intersection of every examined joint history.
 
-    Assumptions: ``assumptions``, then ``sigma_below_sigma_c`` (the certificate holds for every
-    agent's consistent states of every joint history). Every intersection is listed in the details.
+    Assumptions: ``assumptions``, then ``sigma_below_sigma_c`` (one value per subject: `sigma_below_sigma_c`,
+    every history a check examines). Every intersection is listed in the details.
     """
     shared = all_shared_fixed_points(ctx)
     holds = np.array([conclusion(s) for s in shared])
     return intersection_result(
-        ctx, check_id, claim, holds, {**assumptions, "sigma_below_sigma_c": all(s.certified for s in shared)},
+        ctx, check_id, claim, holds, {**assumptions, "sigma_below_sigma_c": sigma_below_sigma_c(ctx)},
         lambda k: describe_intersection(ctx, shared[k]), {"observed_is": observed_is, **details},
         listed={"intersections": [describe_intersection(ctx, s) for s in shared]}, tolerance=tolerance_record(ctx))

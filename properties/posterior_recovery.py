@@ -3,7 +3,7 @@
 For an examined agent history tau with consistent states s_k and posterior pi_k, starts y0
 are drawn from a start distribution p_0 and the fixed-sigma flow (Eq. 7) of the denoiser
 under test is run to its limit; m_k is the fraction of starts whose limit matches s_k
-(fixed_point_sets), i.e. the basin mass of s_k's attractor under p_0 (Eq. 10, PAPER.md §6.4).
+(fixed_point_sets), i.e. the basin mass of s_k's attractor under p_0 (Eq. 10, docs/claims.md#basin-masses).
 
 What "recover" can mean at finite sigma. Under p_0 = p_sigma(y | tau) write w_k(y) =
 p(s_k | y, tau); then E[w_k(y0)] = pi_k (tower rule), so with A(y) the posterior argmax,
@@ -31,7 +31,7 @@ are Bonferroni-corrected (over (history, state) pairs and over histories, half o
 1 - CONFIDENCE_LEVEL each), so the interval of the maximum over histories is the maximum of
 the intervals; the conclusion is undecided when it straddles the bound. The algorithm's
 N(0, sigma^2 I) is reported too, with the assumption "appropriate start distribution" false
-(PAPER.md §6.5 shows it does not recover pi).
+(docs/claims.md#posterior-recovery shows it does not recover pi).
 """
 
 from __future__ import annotations
@@ -45,11 +45,11 @@ from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
 from decdiff.properties.fixed_point_sets import (
     ExaminedHistory,
-    certified_everywhere,
     examined_histories,
     flow_limits,
     flow_starts,
     history_description,
+    sigma_below_sigma_c,
     tolerance_record,
 )
 from decdiff.properties.theorem1 import decide
@@ -117,7 +117,7 @@ def recovery_result(ctx: CheckContext, start: StartDistribution, check_id: str) 
     result = CheckResult.make(
         id=check_id, claim="Theorem 4", subject=ctx.subject(start_distribution=START_NAMES[start]),
         assumptions={"appropriate_start_distribution": start == "posterior",
-                     "sigma_below_sigma_c": certified_everywhere(examined)},
+                     "sigma_below_sigma_c": sigma_below_sigma_c(ctx)},
         conclusion_holds=conclusion, observed=float(excess[worst]), bound=THEOREM1_FAILURE_RATE, ci=interval,
         n_cases=sum(flow_starts(ctx, e) for e in examined), seed=ctx.seed,
         tolerance={"band_allowance": THEOREM1_FAILURE_RATE, "confidence": CONFIDENCE_LEVEL, **tolerance_record(ctx)},

@@ -1,7 +1,7 @@
 """The intersection of the agents' stable fixed-point sets for one joint history, up to tolerance.
 
 Theorems 3 and 4 in fixed-point form at finite sigma: the sets F_phi(tau_i) of different
-agents near one state do not coincide exactly (PAPER.md §6.1), so membership is up to the
+agents near one state do not coincide exactly (docs/claims.md#finite-sigma), so membership is up to the
 tolerances of fixed_point_sets. For joint history (tau_1, ..., tau_n):
 
 1. the source agent a is the one with the fewest consistent states; its stable fixed points,

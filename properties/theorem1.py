@@ -5,8 +5,8 @@ y0 ~ p_sigma(y | tau) = sum_k pi_k N(s_k, sigma^2 I), the distribution of noisy 
 (Eq. 1, Definition 3), run the fixed-sigma flow (Eq. 7) of the denoiser under test to its
 limit phi_inf(tau)(y0). A start succeeds when the limit matches (within tol(tau, s),
 fixed_point_sets) the consistent state argmax_{s in S_G(tau)} p(s | y0, tau), with the
-weights of the exact posterior (PAPER.md §1.4). Pointwise the claim fails in a thin band
-near basin boundaries whenever the weights differ (PAPER.md §6.3), so the conclusion is
+weights of the exact posterior (docs/claims.md#exact-denoiser). Pointwise the claim fails in a thin band
+near basin boundaries whenever the weights differ (docs/claims.md#theorem-1), so the conclusion is
 
     P_{tau, y0}( limit does not match argmax_s p(s | y0, tau) ) <= THEOREM1_FAILURE_RATE,
 
@@ -26,10 +26,10 @@ from decdiff.implementations.dynamics.flows import proportion_interval
 from decdiff.properties.common import target_margin
 from decdiff.properties.context import CheckContext
 from decdiff.properties.fixed_point_sets import (
-    certified_everywhere,
     examined_histories,
     flow_limits,
     history_description,
+    sigma_below_sigma_c,
     tolerance_record,
 )
 from decdiff.properties.registration import register_check
@@ -78,7 +78,7 @@ def converged_diffusion(ctx: CheckContext) -> list[CheckResult]:
                           "reached_state_vector": states[e.consistent[lim.nearest[k]]].tolist()}
     result = CheckResult.make(
         id=ID, claim="Theorem 1", subject=ctx.subject(start_distribution="p_sigma(y|tau)"),
-        assumptions={"sigma_below_sigma_c": certified_everywhere(examined)},
+        assumptions={"sigma_below_sigma_c": sigma_below_sigma_c(ctx)},
         conclusion_holds=decide(interval, THEOREM1_FAILURE_RATE), observed=failed / max(total, 1),
         bound=THEOREM1_FAILURE_RATE, ci=interval, n_cases=total, seed=ctx.seed,
         tolerance={"failure_rate": THEOREM1_FAILURE_RATE, "confidence": CONFIDENCE_LEVEL, **tolerance_record(ctx)},

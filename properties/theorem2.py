@@ -6,7 +6,7 @@ that reach attractors where p_sigma has no mass; Newton refinement, stability by
 radius, Eq. 11) and matched to the consistent states S_G(tau)
 (Definition 1) with the tolerance tol(tau, s) of fixed_point_sets: the certified radius for
 f*, plus the deviation tolerance for any other denoiser. The conclusion F_phi(tau) = S_G(tau)
-(PAPER.md §2) holds when every consistent state has exactly one stable fixed point within
+(docs/claims.md#support-conditions) holds when every consistent state has exactly one stable fixed point within
 its tolerance and no other stable fixed point exists. The margin is continuous:
 
     observed = max over histories of max( max_s min_{y*} ||y* - s|| / tol(s),      (every state represented)
@@ -15,9 +15,9 @@ its tolerance and no other stable fixed point exists. The margin is continuous:
 bound 1; two stable points within one state's tolerance add 2 - (second distance / tol).
 
 Assumption evaluated: sigma below sigma_c (the certificate holds at sigma for every
-consistent state examined); above it states merge or vanish (PAPER.md §6.2) and the
+consistent state examined); above it states merge or vanish (docs/claims.md#critical-sigma) and the
 conclusion is still evaluated (outside-assumptions). Saddles are reported with their basin
-mass (they should attract nothing, PAPER.md §6.4), not judged.
+mass (they should attract nothing, docs/claims.md#basin-masses), not judged.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from decdiff.properties.context import CheckContext
 from decdiff.properties.fixed_point_sets import (
     EXPLORATION_DIVISOR,
     ExaminedHistory,
-    certified_everywhere,
     examined_histories,
     explored_fixed_points,
     found_fixed_points,
     history_description,
+    sigma_below_sigma_c,
     stable_points,
     tolerance_record,
 )
@@ -43,12 +43,30 @@ from decdiff.results import CheckResult
 ID = "theorem2.attractors_are_states"
 
 
+def _ratios(states: np.ndarray, examined: ExaminedHistory, points: np.ndarray) -> np.ndarray:
+    """``[P, K]`` distance of each stable point to each consistent state, in units of the state's tolerance."""
+    consistent = states[examined.consistent]
+    return np.linalg.norm(points[:, None, :] - consistent[None, :, :], axis=-1) / examined.tolerance[None, :]
+
+
+def failure_note(states: np.ndarray, examined: list[ExaminedHistory], stable: list[np.ndarray],
+                 errors: np.ndarray) -> str:
+    """The one line of why: stable points far from every consistent state, states with no stable point near."""
+    ratios = [_ratios(states, e, p) for e, p in zip(examined, stable)]
+    far = sum(int((r.min(axis=1) > 1.0).sum()) for r in ratios if r.size)
+    missing = sum(int((r.min(axis=0) > 1.0).sum()) if r.size else len(e.consistent) for e, r in zip(examined, ratios))
+    where = f"in {int((errors > 1.0).sum())} of {len(examined)} histories"
+    if far == missing == 0:
+        return f"two stable points at one consistent state {where}"
+    return (f"{far} stable points far from every consistent state and {missing} consistent states with no stable "
+            f"point near, {where}")
+
+
 def representation_error(states: np.ndarray, examined: ExaminedHistory, points: np.ndarray) -> float:
     """The observed value of the module docstring for one history (inf when no stable point exists)."""
     if points.shape[0] == 0:
         return np.inf
-    consistent = states[examined.consistent]
-    ratio = np.linalg.norm(points[:, None, :] - consistent[None, :, :], axis=-1) / examined.tolerance[None, :]
+    ratio = _ratios(states, examined, points)
     covered = ratio.min(axis=0).max()
     nothing_else = ratio.min(axis=1).max()
     worst = max(covered, nothing_else)
@@ -91,10 +109,11 @@ def attractors_are_states(ctx: CheckContext) -> list[CheckResult]:
     unstable_mass = sum(p.basin_mass for f in found for p in f.unstable())
     result = CheckResult.make(
         id=ID, claim="Theorem 2", subject=ctx.subject(),
-        assumptions={"sigma_below_sigma_c": certified_everywhere(examined)},
+        assumptions={"sigma_below_sigma_c": sigma_below_sigma_c(ctx)},
         conclusion_holds=observed <= 1.0, observed=observed, bound=1.0,
         n_cases=len(examined), seed=ctx.seed, tolerance=tolerance_record(ctx),
         counterexample=counterexample, reproduce=ctx.reproduce(ID),
+        note=failure_note(states, examined, stable, errors) if observed > 1.0 else "",
         details={"observed_is": "max over histories of the worst distance between stable fixed points and "
                                 "consistent states, in units of each state's tolerance (> 1: a state missing, "
                                 "an extra stable point, or two points at one state)",

@@ -3,7 +3,7 @@
 "In collectively observable Dec-POMDPs, for a sequence k satisfying the conditions in
 Step 2, the composite diffusion algorithm approaches the true state s with an error bound
 max_i D_phi(tau_i, s). Specifically, it converges to the convex hull of the agents' fixed
-points near s" (PAPER.md §4). Two checks on the sequences started from N(0, sigma^2 I)
+points near s" (docs/claims.md#composite-diffusion). Two checks on the sequences started from N(0, sigma^2 I)
 (Step 1) that pass both Step-2 checks:
 
 * ``theorem7.composite_convergence``: ||y^{(L)} - s|| <= max_i ||D_phi(tau_i, s)|| (+ slack);
@@ -13,11 +13,11 @@ points near s" (PAPER.md §4). Two checks on the sequences started from N(0, sig
   conv{y*_i(s)} is <= slack, computed with cvxpy (Clarabel).
 
 Assumptions: collective observability in the form under which the agents' common
-consistent state is the true one (Theorem 3's (C1) and (C2), PAPER.md §6.6); the agents'
+consistent state is the true one (Theorem 3's (C1) and (C2), docs/claims.md#support-conditions); the agents'
 fixed points near s exist (their flows from s converge within the fixed-point checks'
 matching tolerance of s: sigma below each state's critical level); and isotropic local maps (the
 condition under which the hull is invariant; with anisotropic Jacobians both conclusions
-fail even when the checks pass, PAPER.md §6.12), read to first order: the anisotropy can move
+fail even when the checks pass, docs/claims.md#theorem-7), read to first order: the anisotropy can move
 the orbit off the hull by at most the comparisons' slack, COMPOSITE_DISTANCE + COMPOSITE_RELATIVE
 D_bar (`CompositeSetup.isotropy`).
 The true state s is the joint-history support's state (the nearest one relative to its

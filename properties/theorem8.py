@@ -3,10 +3,10 @@
 "When there is only one fixed point for the diffusion model conditioned on tau_i, i in [n],
 assume that the final element y^(L) distributes uniformly, composite diffusion provides a
 more accurate global state estimation than individual diffusion":
-E ||y^(L) - s|| <= (1/|F_s|) sum_{y*_i in F_s} ||y*_i - s||  (Eq. 18, PAPER.md §4), with F_s the
+E ||y^(L) - s|| <= (1/|F_s|) sum_{y*_i in F_s} ||y*_i - s||  (Eq. 18, docs/claims.md#composite-diffusion), with F_s the
 set of the agents' fixed points near s, here y*_i(s) = phi_inf(tau_i)(s) deduplicated to
 COMPOSITE_DISTANCE. The proof (Jensen with E[beta_j] = 1/|F_s|) needs F_s affinely
-independent, i.e. conv F_s a simplex (PAPER.md §6.13, the `jensen_simplex` derivation).
+independent, i.e. conv F_s a simplex (docs/claims.md#theorem-8, the `jensen_simplex` derivation).
 
 * ``theorem8.composite_vs_individual``: the mean error of the Step-2-accepted composite
   sequences that approach s (with a normal CONFIDENCE_LEVEL interval) against the right-hand

@@ -1,4 +1,4 @@
-"""Composite diffusion stays near the true state (paper Theorem 7; spec Sec. 6.12).
+"""Composite diffusion stays near the true state (paper Theorem 7; docs/claims.md#theorem-7).
 
 Statement (corrected). If every agent's local denoiser is an isotropic contraction
 f_i(y) = y*_i + lambda_i (y - y*_i), lambda_i in [0, 1), then f_i(y) =

@@ -105,12 +105,27 @@ def wide_gram_singular_step() -> Step:
                 simplifier=sp.expand)
 
 
-def counterexample_steps() -> tuple[Step, ...]:
-    """h = 2, |s| = |tau| = 1, f = (1/2, 0) tanh(W_tau tau + W_y y) at (tau, y*) = (0, 0)."""
+def _counterexample_network() -> tuple[sp.Expr, dict, sp.Matrix, sp.Matrix, sp.Symbol, sp.Symbol]:
+    """h = 2, |s| = |tau| = 1, f = (1/2, 0) tanh(W_tau tau + W_y y), evaluated at (tau, y*) = (0, 0)."""
     tau, y = sp.symbols("tau y", real=True)
     w_y, w_tau = sp.Matrix([[1], [1]]), sp.Matrix([[1], [-1]])
     f = (sp.Matrix([[sp.Rational(1, 2), 0]]) * (w_tau * tau + w_y * y).applyfunc(sp.tanh))[0]
-    point = {tau: 0, y: 0}
+    return f, {tau: 0, y: 0}, w_y, w_tau, tau, y
+
+
+def counterexample_assumptions() -> dict[str, bool]:
+    """The counterexample's values of the assumptions the Corollary 5.1 check evaluates (same ids)."""
+    f, point, w_y, _, _, y = _counterexample_network()
+    j_y = sp.Matrix([[sp.diff(f, y).subs(point)]])
+    return {"fixed_points_found": f.subs(point) == 0, "jacobian_symmetric": j_y == j_y.T,
+            "jacobian_psd": all(v >= 0 for v in j_y.eigenvals()),
+            "spectral_radius_below_1": all(abs(v) < 1 for v in j_y.eigenvals()),
+            "first_layer_width_le_state_dim": w_y.shape[0] <= w_y.shape[1]}
+
+
+def counterexample_steps() -> tuple[Step, ...]:
+    """h = 2, |s| = |tau| = 1, f = (1/2, 0) tanh(W_tau tau + W_y y) at (tau, y*) = (0, 0)."""
+    f, point, w_y, w_tau, tau, y = _counterexample_network()
     j_y, j_tau = sp.diff(f, y).subs(point), sp.diff(f, tau).subs(point)
     exact = j_tau / (1 - j_y)
     predicted = (j_y / (1 - j_y) * w_y.pinv() * w_tau)[0]
@@ -157,7 +172,9 @@ def build(width: int = 2, state_dim: int = 3) -> Derivation:
         counterexample={"claim": "Corollary 5.1 for width h > |s|", "h": 2, "state_dim": 1,
                         "W_y": "[[1], [1]]", "W_tau": "[[1], [-1]]",
                         "f": "(1/2) tanh(tau + y)", "fixed_point": "(tau, y*) = (0, 0)",
-                        "exact_sensitivity": "1", "corollary_prediction": "0"},
+                        "exact_sensitivity": "1", "corollary_prediction": "0",
+                        "assumptions": counterexample_assumptions(),
+                        "refuting_steps": [s.name for s in steps if s.role == "counterexample"]},
     )
 
 

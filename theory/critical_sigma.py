@@ -1,4 +1,4 @@
-"""Critical noise level of two states (spec Sec. 6.2; conditions of Theorems 1-2).
+"""Critical noise level of two states (docs/claims.md#critical-sigma; conditions of Theorems 1-2).
 
 Setting. Two states at distance d with posterior weights pi_major and
 pi_minor = r * pi_major, 0 < r <= 1. Put the major state at 0 and the minor one at d e
@@ -102,7 +102,7 @@ def saddle_node_steps(log_r_of_u: sp.Expr, sigma_of_u: sp.Expr) -> tuple[Step, .
              certificate=2 * sp.sinh(u / 2) ** 2, simplifier=_rewrite_simplify),
         Step("pitchfork_parameter", "r = 1 (ln r = 0) is reached at u = 0.",
              log_r_of_u.subs(u, 0), sp.Integer(0)),
-        Step("pitchfork_sigma", "At u = 0, sigma_c = d/2 (spec Sec. 6.2).",
+        Step("pitchfork_sigma", "At u = 0, sigma_c = d/2 (docs/claims.md#critical-sigma).",
              sigma_of_u.subs(u, 0), d / 2),
         Step("pitchfork_symmetry", "For r = 1, g(1 - x) = 1 - g(x): attractors pair up.",
              minor_weight(ratio=sp.Integer(1)).subs(x, 1 - x),
@@ -132,7 +132,7 @@ def _rational(value: float) -> sp.Rational:
 
 
 def instance_steps() -> tuple[Step, ...]:
-    """Exact checks at d = 1: spec Sec. 6.2's numbers and both sides of sigma_c(1, 1/4)."""
+    """Exact checks at d = 1: docs/claims.md#critical-sigma's numbers and both sides of sigma_c(1, 1/4)."""
     on_instance = {"mode": "instance", "simplifier": unchanged,
                    "reason": "sinh(u) - u = ln r has no closed-form inverse, so sigma_c(1, 1/4) "
                              "is evaluated numerically and the existence claim is checked "
@@ -176,7 +176,7 @@ def build(log_r_of_u: sp.Expr = LOG_R_OF_U, sigma_of_u: sp.Expr = SIGMA_OF_U) ->
              unique_fixed_point_step(), *instance_steps())
     return Derivation(
         id="critical_sigma",
-        claim="Theorems 1-2 need sigma < sigma_c (spec Sec. 6.2)",
+        claim="Theorems 1-2 need sigma < sigma_c (docs/claims.md#critical-sigma)",
         statement=("For two states at distance d with weight ratio r = pi_minor/pi_major in "
                    "(0, 1], the minor state keeps a stable fixed point of the exact denoiser "
                    "iff sigma < sigma_c(d, r) = d/(2 cosh(u_r/2)), sinh(u_r) - u_r = ln r; "

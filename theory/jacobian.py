@@ -1,4 +1,4 @@
-"""The exact denoiser's Jacobian (paper Eq. 9, Sec. 1.4 of the spec; used by Thm. 2, Cor. 5.1).
+"""The exact denoiser's Jacobian (paper Eq. 9, docs/claims.md#exact-denoiser; used by Thm. 2, Cor. 5.1).
 
 Statement. For f*(y) = sum_k w_k(y) s_k with softmax posterior weights
 w_k(y) = pi_k exp(-||y - s_k||^2 / (2 sigma^2)) / Z(y) over K states s_k in R^d,
@@ -133,7 +133,7 @@ def build(jacobian: sp.Expr | None = None, gram_weight_sign: int = 1,
     )
     return Derivation(
         id="jacobian",
-        claim="Eq. 9 with f = f* (spec Sec. 1.4)",
+        claim="Eq. 9 with f = f* (docs/claims.md#exact-denoiser)",
         statement=("The Jacobian of the exact denoiser is J = Cov_w[s]/sigma^2, with w the "
                    "softmax posterior weights; J is symmetric, positive semi-definite, and "
                    "rank J <= |supp pi| - 1."),

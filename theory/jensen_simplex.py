@@ -1,4 +1,4 @@
-"""Composite versus individual accuracy (paper Theorem 8, Eq. 18; spec Sec. 6.13).
+"""Composite versus individual accuracy (paper Theorem 8, Eq. 18; docs/claims.md#theorem-8).
 
 Statement (corrected). Let F_s = {y*_0, ..., y*_m} be affinely independent (so
 m <= |s| and conv F_s is an m-simplex) and let y be uniform on conv F_s. The affine
@@ -90,7 +90,7 @@ def counterexample_steps() -> tuple[Step, ...]:
         Step("independent_pair_holds", "For the affinely independent pair {1/10, 1}, "
              "Eq. 18 holds (with equality: s lies outside the hull).",
              mean_distance(pair), uniform_mean_distance(*pair), relation="ge",
-             mode="instance", role="example", reason="Two of the spec's points."),
+             mode="instance", role="example", reason="Two of the 1-D points."),
     )
 
 

@@ -1,4 +1,4 @@
-"""Shared supports of the agents' posteriors (paper Theorems 3-4; spec Sec. 6.6).
+"""Shared supports of the agents' posteriors (paper Theorems 3-4; docs/claims.md#support-conditions).
 
 Statement. With the exact denoiser and sigma -> 0 the agents' stable fixed points are the
 supports S_G(tau_i) = supp p(s | tau_i) (Theorem 2), so Theorems 3-4 are claims about

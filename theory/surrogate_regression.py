@@ -137,6 +137,10 @@ def sample_residuals(taus: list[sp.Expr], states: list[sp.Expr],
     return r15, var_s - cov**2 / var_t
 
 
+#: The counterexample's set M = {(tau, s)}: two samples, |tau| = 1 (a tuple is (tau, s)).
+_EXAMPLE_M = ((0, 3), (1, 5))
+
+
 def interpolation_steps() -> tuple[Step, ...]:
     """N = |tau| + 1 affinely independent samples are fitted exactly: R_hat = 0."""
     t1, t2, s1, s2 = sp.symbols("tau1 tau2 s1 s2", real=True)
@@ -191,6 +195,10 @@ def build(residual: sp.Expr = RESIDUAL) -> Derivation:
         steps=steps,
         counterexample={"claim": "Theorem 6: D_phi(tau, s) < R_hat(M)",
                         "M": "{(tau, s)} = {(0, 3), (1, 5)}", "R_hat": "0",
+                        # two samples, |tau| = 1: not more than |tau| + 1 members; any network with a fixed point
+                        "assumptions": {"nondegenerate_sets_exist": len(_EXAMPLE_M) > len(_EXAMPLE_M[0]) - 1 + 1,
+                                        "fixed_points_found": True},
+                        "refuting_steps": ["two_samples_zero_residual"],
                         "consequence": "||D_phi|| < 0 is impossible for any network",
                         "eq15_vs_eq17": {"tau": "(0, 1, 2)", "s": "(0, 1, 0)", "anchor": "0",
                                          "R_15": "4/5", "R_hat": "2/9"}},

@@ -142,12 +142,12 @@ class FeatureMutant:
 #: sqrt(2) between one-hot states, far above the deviations of f* at sigma <= 0.3 (~2e-5).
 SHIFT = 0.1
 #: The wrong-sigma mutant evaluates its base at this multiple of the requested sigma: 4 x 0.2 = 0.8
-#: exceeds the critical sigma d / 2 = 0.707 of two equally likely one-hot states (PAPER.md §6.2).
+#: exceeds the critical sigma d / 2 = 0.707 of two equally likely one-hot states (docs/claims.md#critical-sigma).
 WRONG_SIGMA_FACTOR = 4.0
 #: Amplitude of the slight perturbation delta * tanh(A tau + B y + c): 2% of a unit coordinate.
 PERTURBATION = 0.02
 #: The collinear-bias mutant's offsets: n - 1 agents at SHIFT + k * COLLINEAR_STEP, one at COLLINEAR_FAR
-#: (PAPER.md §6.13's example). The step is far above COMPOSITE_DISTANCE = 1e-7, so the offsets stay
+#: (docs/claims.md#theorem-8's example). The step is far above COMPOSITE_DISTANCE = 1e-7, so the offsets stay
 #: distinct fixed points, and far below COLLINEAR_FAR, so their hull is a long thin segment.
 COLLINEAR_STEP = 1e-4
 COLLINEAR_FAR = 1.0
@@ -269,7 +269,7 @@ def detached_history(mutant, features, y, sigma):
 
 def collinear_bias(mutant, features, y, sigma):
     """f + t_i e_1 for agent i, t = (0.1, 0.1001, 0.1002, ..., 1.0): the agents' fixed points near a state
-    are collinear, so their hull is no simplex (Theorem 8's Jensen step fails, PAPER.md §6.13)."""
+    are collinear, so their hull is no simplex (Theorem 8's Jensen step fails, docs/claims.md#theorem-8)."""
     n = _agents(mutant)
     t = torch.tensor([SHIFT + COLLINEAR_STEP * i for i in range(n - 1)] + [COLLINEAR_FAR], dtype=features.dtype)
     direction = torch.zeros(y.shape[1], dtype=y.dtype)

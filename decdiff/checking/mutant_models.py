@@ -14,7 +14,7 @@ def correlated_observations(model: DecPOMDP) -> DecPOMDP:
 
     Each agent's reading alone is then uniform noise (its marginal is 1/K whatever the
     state), while the joint reading keeps every difference o_i - o_j: observations are
-    correlated across agents, the assumption (C1) of Theorems 3 and 4 fails (PAPER.md §6.6).
+    correlated across agents, the assumption (C1) of Theorems 3 and 4 fails (docs/claims.md#support-conditions).
     Needs all agents to share one observation alphabet size K.
     """
     from dataclasses import replace

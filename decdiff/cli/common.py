@@ -178,7 +178,8 @@ def print_verdict_table(results: list[CheckResult], out: TextIO | None = None) -
     print("-" * len(header), file=out)
     for r in results:
         failed = [k for k, v in r.assumptions.items() if not v]
-        note = r.skipped_reason or (("assumption fails: " + ", ".join(failed)) if failed else "")
+        note = "; ".join(filter(None, [r.skipped_reason, r.note, ("assumption fails: " + ", ".join(failed)) if failed
+                                       else ""]))
         shown = [text.format(r.details[key]) for key, text in NOTE_DETAILS if (r.details or {}).get(key)]
         note = "; ".join([note] * bool(note) + shown)
         print(f"{r.id:<44} {r.claim:<14} {r.verdict:<20} {_format_number(r.observed):>9} "

@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from decdiff.properties.registration import run_checks
 from decdiff.report.schema import SCHEMA_VERSION
 from decdiff.report.suites import Suite, VerifyRun
 from decdiff.report.training import TrainSpec, load_trained, train_all
+from decdiff.report.verdicts import claim_entries
 
 PACKAGES = ("decdiff", "torch", "numpy", "scipy", "sympy", "hypothesis", "matplotlib", "cvxpy", "jinja2",
             "latex2mathml")
@@ -266,7 +266,7 @@ def build_report(suite: Suite, *, seed: int, out_dir: Path,
         "suite": {"name": suite.name, "description": suite.description},
         "seed": seed,
         "environment": environment(),
-        "claims": [asdict(c) for c in CLAIMS],
+        "claims": claim_entries(CLAIMS, checks, counterexamples, symbolic),
         "summary": summary_table(checks, symbolic),
         "counts": counts,
         "claims_without_executed_checks": [name for name, c in counts.items() if c["ran"] == 0],

@@ -1,6 +1,6 @@
 """Fig. 4 and Table 1 analogues: composite against individual diffusion with trained denoisers.
 
-* **Table 1** (PAPER.md §5.4, Evidence 5.1) on the sensor grid instead of SMACv2. For joint
+* **Table 1** (docs/claims.md#experiments) on the sensor grid instead of SMACv2. For joint
   histories tau_{1:n} with true state s and a start y0 ~ N(0, I), with the same number of
   denoising steps L = passes x n for both methods:
   individual diffusion runs each agent's own fixed-sigma flow (Eq. 7) for L steps, composite
@@ -17,7 +17,7 @@
   lies above 0, is violated when it lies below, and is inconclusive otherwise. The claim
   "composite > individual in every column" (Evidence 5.1) is the registered-style check
   TABLE1_CHECK over every column of both splits; it counts towards the report's verdicts.
-* **Fig. 4** (PAPER.md §5.5, Evidence 6.1): for one test joint history, composite flows in two
+* **Fig. 4** (docs/claims.md#experiments): for one test joint history, composite flows in two
   agent orders (index order and a seeded permutation) and partial composite flows (Section
   5.2) of two agent subsets, one that ends at a wrong state and one that ends at the true
   state, found by searching seeded random subsets; starts y0 ~ N(0, I) (Fig. 4's choice).

@@ -1,13 +1,13 @@
 """Fig. 2 and Fig. 3 analogues: where trained fixed points sit, and what their deviation depends on.
 
-* **Fig. 2 (d)** (PAPER.md §5.1): for one agent of a test joint history (the agent whose
+* **Fig. 2 (d)** (docs/claims.md#experiments): for one agent of a test joint history (the agent whose
   history has the number of consistent states closest to FIG2_CONSISTENT, the paper's
   "four fixed points"), the trained denoiser's fixed points (Eq. 11) against the consistent
   states S_G(tau_i), with the exact denoiser's for reference, projected on the two principal
   axes of the consistent states (full-dimensional distances are reported too).
 * **Fig. 2 (f)**: for every agent of that joint history, the distance from the true state to
   the agent's nearest stable fixed point, trained and exact: the fixed-point sets meet at the
-  true state only up to these distances (PAPER.md §5.1, "the intersection would be empty").
+  true state only up to these distances (docs/claims.md#experiments, "the intersection would be empty").
 * **Fig. 2 (g)** (§5.2): ||D_phi|| (Eq. 12) against rank(J_+) (Eq. 14) for the fixed points of
   sampled (history, state) pairs, with the surrogate residual R_hat (Eq. 17) of two epsilons.
   The numbers are those of the registered checks ``finding3.rank_deviation`` and

@@ -18,10 +18,13 @@ from decdiff.report.build import executed_checks
 from decdiff.report.figures import TABLE1_CLAIMS, Rendered, table1_rows
 from decdiff.report.markdown import (
     READ_ME,
+    SUMMARY_INTRO,
     mutation_caption,
     mutation_rows,
+    search_rows,
     search_sentence,
     smax_caption,
+    statement_cell,
     table1_caption,
     trained_rows,
 )
@@ -35,7 +38,8 @@ body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; 
 table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
 .holds, .proved { color: #176117; font-weight: bold; } .violated, .refuted, .failed { color: #a31515; font-weight: bold; }
-.outside-assumptions { color: #8a5a00; font-weight: bold; } .inconclusive, .skipped { color: #555; }
+.outside-assumptions, .holds-under-conditions { color: #8a5a00; font-weight: bold; }
+.false-as-stated { color: #a31515; font-weight: bold; } .holds-as-stated { color: #176117; font-weight: bold; } .inconclusive, .skipped { color: #555; }
 code { font-size: 0.85rem; overflow-wrap: anywhere; } figure { margin: 1.5rem 0; } figure img { max-width: 100%; }
 figcaption { font-size: 0.9rem; color: #444; }
 </style></head><body>
@@ -47,14 +51,21 @@ Python {{ r.environment.python }}.</p>
 <p class="violated">Claims with no executed check (the run fails): {{ r.claims_without_executed_checks|join(", ") }}</p>
 {% endif %}
 <h2>Summary</h2>
-<table><tr><th>claim</th><th>symbolic</th><th>exact denoiser</th><th>trained denoisers</th></tr>
+<p>{{ summary_intro }}</p>
+<table><tr><th>claim</th><th>statement</th><th>why</th><th>symbolic</th><th>exact denoiser</th><th>trained denoisers</th></tr>
 {% for row in r.summary %}
+{% set claim = claims[row.claim] %}
 <tr><td>{{ row.claim }}: {{ row.title }}</td>
+<td class="{{ claim.statement_verdict }}">{{ claim.statement_verdict }}</td><td>{{ statement_cell(claim) }}</td>
 <td>{% for k, v in row.symbolic.items() %}{{ k }}: <span class="{{ v }}">{{ v }}</span><br>{% endfor %}</td>
 <td>{% for k, v in row.exact.items() %}<span class="{{ k }}">{{ k }}</span> {{ v }}<br>{% endfor %}</td>
 <td>{% for k, v in row.trained.items() %}<span class="{{ k }}">{{ k }}</span> {{ v }}<br>{% endfor %}</td></tr>
 {% endfor %}
 </table>
+{% if r.counterexamples %}
+<h3 id="searches">Counterexample searches</h3>
+{{ table(searches) }}
+{% endif %}
 <p>{{ timings_link }}</p>
 {% if r.trained_denoisers %}
 <h2>Trained denoisers</h2>
@@ -147,6 +158,10 @@ def render_html(report: dict[str, Any], figures: list[Rendered]) -> str:
         figures=figures,
         b64=lambda png: base64.b64encode(png).decode("ascii"),
         read_me=READ_ME.replace("`", ""),
+        summary_intro=SUMMARY_INTRO,
+        claims={c["name"]: c for c in report["claims"]},
+        statement_cell=statement_cell,
+        searches=search_rows(report),
         timings_link=TIMINGS_LINK,
         trained=trained_rows(report),
         table=_table,

@@ -68,6 +68,43 @@ def mutation_caption(mutation: dict[str, Any]) -> str:
             f"{mutation['kill_rate']:.0%}. Mutants: {defects}.")
 
 
+SUMMARY_INTRO = ("The statement column is computed from the results: false as stated when a check, search or "
+                 "derivation shows the conclusion false where every assumption the paper states holds; the rule is "
+                 "in decdiff/report/verdicts.py, the explanations in docs/claims.md.")
+
+
+def statement_cell(claim: dict[str, Any]) -> str:
+    """One line of why, with the conditions under which the claim holds (each naming its assumption ids)."""
+    conditions = "; ".join(f"{c['text']} [{', '.join(c['assumptions'])}]" for c in claim["conditions"])
+    return claim["why"] + (f". Holds when: {conditions}" if conditions else "") + f" ({claim['explained_in']})"
+
+
+def summary_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the Summary: the statement verdict first, why, then the result counts."""
+    claims = {c["name"]: c for c in report["claims"]}
+    header = ["claim", "statement", "why", "symbolic", "exact denoiser", "trained denoisers"]
+    rows = [[f"{row['claim']}: {row['title']}", claims[row["claim"]]["statement_verdict"],
+             statement_cell(claims[row["claim"]]), _symbolic(row["symbolic"]), _counts(row["exact"]),
+             _counts(row["trained"])] for row in report["summary"]]
+    return header, rows
+
+
+def _quoted(command: str | None, code: str) -> str:
+    return f"{code}{command}{code}" if command else "-"
+
+
+def search_rows(report: dict[str, Any], code: str = "") -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the counterexample searches: claim, assumption dropped, found or not, reproduce line."""
+    header = ["search", "claim", "without", "result", "reproduce"]
+    rows = [[f"{code}{cx['scenario']}{code}", cx["claim"], f"{code}{cx['dropped_assumption']}{code}",
+             (f"found ({cx['agents']} agents, {cx['states']} states, margin {_margin(cx['margin'])}): "
+              f"{code}{cx['file']}{code}") if cx["found"]
+             else f"none in {cx['examples']} models ({cx['in_scope']} in scope)",
+             _quoted(cx["reproduce"] if cx["found"] else cx["worst_reproduce"], code)]
+            for cx in report["counterexamples"]]
+    return header, rows
+
+
 def _margin(value: float | None) -> str:
     return "none in scope" if value is None else f"{value:.4g}"
 
@@ -117,10 +154,9 @@ def render_markdown(report: dict[str, Any], figures: list[Rendered]) -> str:
     if report["claims_without_executed_checks"]:
         lines += ["**Claims with no executed check (the run fails):** "
                   + ", ".join(report["claims_without_executed_checks"]), ""]
-    lines += ["## Summary", ""] + _table(
-        ["claim", "symbolic", "exact denoiser", "trained denoisers"],
-        [[f"{row['claim']}: {row['title']}", _symbolic(row["symbolic"]), _counts(row["exact"]),
-          _counts(row["trained"])] for row in report["summary"]])
+    lines += ["## Summary", "", SUMMARY_INTRO, ""] + _table(*summary_rows(report))
+    if report["counterexamples"]:
+        lines += ["", "### Counterexample searches", ""] + _table(*search_rows(report, code="`"))
     lines += ["", TIMINGS_LINK]
     if report["trained_denoisers"]:
         lines += ["", "## Trained denoisers", ""] + _table(*trained_rows(report))

@@ -6,14 +6,16 @@ from typing import Any
 
 import jsonschema
 
-SCHEMA_VERSION = "1.3"
+from decdiff.report.verdicts import STATEMENT_VERDICTS
+
+SCHEMA_VERSION = "1.4"
 
 _NUMBER_OR_NULL = {"type": ["number", "string", "null"]}   # non-finite numbers are written as strings
 
 CHECK_RESULT = {
     "type": "object",
     "required": ["id", "claim", "subject", "assumptions", "conclusion_holds", "verdict", "observed", "bound",
-                 "margin", "tolerance", "ci", "n_cases", "seed", "counterexample", "reproduce"],
+                 "margin", "tolerance", "ci", "n_cases", "seed", "counterexample", "reproduce", "note"],
     "properties": {
         "id": {"type": "string"},
         "claim": {"type": "string"},
@@ -28,6 +30,23 @@ CHECK_RESULT = {
         "seed": {"type": ["integer", "null"]},
         "counterexample": {"type": ["object", "null"]},
         "reproduce": {"type": "string"},
+        "note": {"type": "string"},
+    },
+}
+
+CLAIM = {
+    "type": "object",
+    "required": ["name", "statement", "latex", "assumptions", "assumption_ids", "statement_verdict", "conditions",
+                 "evidence", "why"],
+    "properties": {
+        "assumption_ids": {"type": "object", "additionalProperties": {"enum": ["stated", "added"]}},
+        "statement_verdict": {"enum": list(STATEMENT_VERDICTS)},
+        "conditions": {"type": "array", "items": {
+            "type": "object", "required": ["assumptions", "text", "basis"],
+            "properties": {"assumptions": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                           "text": {"type": "string"}}}},
+        "evidence": {"type": "array", "items": {"type": "string"}},
+        "why": {"type": "string"},
     },
 }
 
@@ -63,7 +82,7 @@ REPORT = {
                                {"type": "object", "required": ["subject", "checks", "kill_rate", "unkilled", "killers",
                                                                "mutants"]}]},
         "environment": {"type": "object", "required": ["python", "packages"]},
-        "claims": {"type": "array", "items": {"type": "object", "required": ["name", "statement", "latex"]}},
+        "claims": {"type": "array", "items": CLAIM},
         "summary": {"type": "array", "items": {"type": "object", "required": ["claim", "symbolic", "exact",
                                                                              "trained"]}},
         "counts": {"type": "object", "additionalProperties": {

@@ -6,7 +6,7 @@ pairs; every Table 1 configuration is trained with every seed of ``seeds`` (seed
 training rollout has seed k, the held-out rollout seed k + HELD_OUT_OFFSET, the network
 and its batches seed k).
 
-* **Table 1** (PAPER.md §5.4, Evidence 5.1): columns vary one factor of the base
+* **Table 1** (docs/claims.md#experiments): columns vary one factor of the base
   configuration (width, training samples, history length, sight range, race). For
   ``psnr_samples`` joint samples (tau_{1:n}, s) drawn from the training split ("train") and
   from the held-out rollout ("test"), individual and composite diffusion run L = passes x n
@@ -19,11 +19,11 @@ and its batches seed k).
 * **Fig. 2(g.2)** on the zerg-like variant: ||D_phi|| against rank(J_+) with R_hat lines
   (`decdiff.report.smax_analysis`) for ``fig2_pairs`` held-out agent histories, with the history
   length ``fig2_history_length`` (its Table 1 denoiser of the first seed): an epsilon-local
-  set needs more than |tau| + 1 distinct samples for a non-degenerate R_hat (PAPER.md §6.10),
+  set needs more than |tau| + 1 distinct samples for a non-degenerate R_hat (docs/claims.md#theorem-6),
   and |tau| = 5 + 137 H grows with H.
 
 There is no exact denoiser for SMAX: training records carry no Bayes MSE (None). The
-paper's own SMACv2 numbers (PAPER.md §5.4) are included for reference only, next to the
+paper's own SMACv2 numbers (docs/claims.md#experiments) are included for reference only, next to the
 differences between SMAX and SMACv2 (`decdiff.implementations.smax.settings.DIFFERENCES_FROM_SMACV2`).
 The JSON is deterministic for a seed and holds no timings; everything runs on the CPU with
 one torch thread (as `decdiff.report.build` does; with MKL, batched LU solves of singular
@@ -152,10 +152,10 @@ SMAX_PAPER = SmaxExperiments(
 
 SMAX_CONFIGS = {config.name: config for config in (SMAX_QUICK, SMAX_PAPER)}
 
-#: The paper's Table 1 on SMACv2 (PAPER.md §5.4), PSNR in dB, for reference only: its default is
+#: The paper's Table 1 on SMACv2 (docs/claims.md#experiments), PSNR in dB, for reference only: its default is
 #: width 8192, 100K samples, history 5, sight range 9, zerg. "10" is printed so (probably 10K).
 PAPER_TABLE1 = {
-    "source": "PAPER.md §5.4 (the paper's Table 1, SMACv2)",
+    "source": "docs/claims.md#experiments (the paper's Table 1, SMACv2)",
     "columns": [["width", "1024"], ["width", "4096"], ["width", "8192"], ["samples", "10"], ["samples", "100K"],
                 ["samples", "500K"], ["history_length", "1"], ["history_length", "5"], ["history_length", "10"],
                 ["sight_range", "5"], ["sight_range", "9"], ["race", "zerg"], ["race", "terran"],

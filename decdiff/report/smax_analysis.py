@@ -13,13 +13,13 @@ The R_hat lines are Eq. (17) over epsilon-local sets M_eps(a) = {k : ||J_k - J_a
 pairwise Jacobian distances (the report uses Fig. 2's, `decdiff.report.deviations`),
 averaged over a seeded subset of anchors a (every anchor of 10^3 samples would need 10^3
 regressions on |tau| features each). Sets with at most
-|tau| + 1 distinct members are fitted exactly (R_hat = 0, PAPER.md §6.10): they are counted
+|tau| + 1 distinct members are fitted exactly (R_hat = 0, docs/claims.md#theorem-6): they are counted
 as degenerate and left out of the mean, never silently. The fraction of (set, member)
 pairs with ||D|| < R_hat (the paper's reading of Fig. 2(g)) and with ||D|| < sqrt(R_hat)
 (same units) are reported per epsilon.
 
 SMAX histories are continuous and never repeat, so S_G(tau_i), consistent states and the
-exact denoiser do not exist here (PAPER.md §6, item 6): only the trained network is analysed.
+exact denoiser do not exist here (docs/claims.md#other-ambiguities): only the trained network is analysed.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A suite lists verification runs (model, history length, sigma, and the exact or 
 denoiser), whether to run the counterexample searches, and the sizes of the figure
 experiments (Fig. 1 vector fields; Fig. 2, 3 and 4 and Table 1 on a sensor grid);
 `decdiff.report.build` executes it. Every random choice is seeded from the report's seed
-and the configurations below; training settings are the harness defaults of PAPER.md §5.6
+and the configurations below; training settings are the harness defaults of docs/claims.md#experiments
 (ours, not the paper's, which are unavailable).
 """
 
@@ -149,14 +149,14 @@ class Suite:
         return list(unique.values())
 
 
-#: A width-256 denoiser on the 2x2 ring (PAPER.md §5.6 defaults; reaches the Bayes MSE within
+#: A width-256 denoiser on the 2x2 ring (docs/claims.md#experiments defaults; reaches the Bayes MSE within
 #: a few per cent, tests/training): 3000 trajectories x 4 agents, 150 epochs.
 RING_TRAINING = TrainingConfig(history_length=1, sigma=0.3, samples=3000, epochs=150, width=256, depth=3,
                                batch_size=512, learning_rate=5e-3, patience=40, seed=0)
 
 #: Noise level of the quick suite's composite experiments (Fig. 4, Table 1) on the 3x3 grid.
 #: Two-target states are sqrt(2) or 2 apart and an agent keeps at most 10 of them, so sigma = 0.5
-#: stays below the level at which their attractors merge (PAPER.md §6.2), while the training noise
+#: stays below the level at which their attractors merge (docs/claims.md#critical-sigma), while the training noise
 #: y = s + sigma z covers the gaps between states that composite flows cross from one agent's
 #: consistent state to another's. At sigma = 0.3 a network trained for seconds has seen almost no
 #: y between states and its composite flows stall at wrong states (the exact denoiser's do not);
@@ -167,10 +167,10 @@ QUICK_COMPOSITE_SIGMA = 0.5
 QUICK_GRID_TRAINING = TrainingConfig(history_length=1, sigma=0.3, samples=1000, epochs=60, width=256,
                                      depth=3, batch_size=512, learning_rate=5e-3, patience=20, seed=0)
 
-#: The paper's sizes: 5x5 areas, two targets, histories of length 5 (PAPER.md §5.1); width 256, and
+#: The paper's sizes: 5x5 areas, two targets, histories of length 5 (docs/claims.md#experiments); width 256, and
 #: sigma = 0.3: an agent of the 5x5 grid that sees one target keeps 21 states sqrt(2) apart (210
 #: when it sees none), and at sigma = 0.5 their attractors merge even for the exact denoiser (a regular simplex of K
-#: vertices d apart has a stable centroid once sigma > d / sqrt(2K); PAPER.md §6.2). The larger
+#: vertices d apart has a stable centroid once sigma > d / sqrt(2K); docs/claims.md#critical-sigma). The larger
 #: training set covers the gaps between states that the quick suite covers with sigma = 0.5.
 PAPER_GRID_TRAINING = TrainingConfig(history_length=5, sigma=0.3, samples=2000, epochs=100, width=256,
                                      depth=3, batch_size=512, learning_rate=5e-3, patience=20, seed=0)

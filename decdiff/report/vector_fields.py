@@ -1,6 +1,6 @@
 """Fig. 1 analogue: the vector fields y -> f(tau_i, y) of every agent, with fixed points and consistent states.
 
-PAPER.md §5.1: the 2x2 ring with one target, histories of length 1, the first two state
+docs/claims.md#experiments: the 2x2 ring with one target, histories of length 1, the first two state
 dimensions, arrows from y to y' = f(tau_i, y) (Eq. 7). For each model one joint history
 with the target in area 1 is taken from seeded samples: the one whose joint posterior has
 the largest support (the paper's non-CO case, all sensors observing (0,0), has support

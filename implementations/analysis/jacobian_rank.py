@@ -1,13 +1,13 @@
 """Jacobian rank and fixed-point sensitivity of a denoiser with a continuous history input.
 
-Notation (PAPER.md §0.3, §1.7, §3): tau in R^|tau| are the float history features,
+Notation (docs/claims.md#notation): tau in R^|tau| are the float history features,
 f(tau, y) the denoiser, J_y = d f / d y (Eq. 9) and J_tau = d f / d tau.
 
 * **J_+** (Eq. 14): at a fixed point y* = f(tau, y*),
 
       J_+(y* | tau) = (I - J_y(tau, y*))^{-1} J_tau(tau, y*)          in R^{|s| x |tau|};
 
-  its numerical rank counts singular values > tol * sigma_max (PAPER.md §1.7 leaves the
+  its numerical rank counts singular values > tol * sigma_max (docs/claims.md#notation leaves the
   tolerance open: `decdiff.tolerances.JACOBIAN_RANK_RELATIVE`, with the ranks at several
   tolerances reported as its sensitivity).
 * **Theorem 5** (Eq. 13): for tau' = tau + dtau the fixed point moves to y*' = y* + dy* with
@@ -17,7 +17,7 @@ f(tau, y) the denoiser, J_y = d f / d y (Eq. 9) and J_tau = d f / d tau.
 * **Corollary 5.1**: with an affine first layer W_tau tau + W_y y + b,
   dy* ~ U (I - Lambda)^{-1} Lambda U^{-1} W_y^+ W_tau dtau, where U Lambda U^{-1} = J_y (U^{-1} = U^T
   when J_y is symmetric, as the corollary assumes). Exact iff W_y W_y^+ = I, i.e. first-layer
-  width h <= |s| (PAPER.md §6.9).
+  width h <= |s| (docs/claims.md#corollary-5-1).
 * **Fixed points from states** (Definition 4): y* = phi_inf(tau)(s), the end of the Eq. (7)
   iteration started at the clean state s, refined by Newton; D_phi(tau, s) = s - y* (Eq. 12).
 * **Spearman correlation** between rank and ||D_phi|| (Fig. 2(g)) with a Fisher-z interval
@@ -280,7 +280,7 @@ def corollary_5_1_matrix(j_y: torch.Tensor, w_tau: torch.Tensor, w_y: torch.Tens
     """``[B, d, F]``: Corollary 5.1's U (I - Lambda)^{-1} Lambda U^T W_y^+ W_tau (pseudo-inverse W_y^+).
 
     For full row rank W_y (width h <= |s|) W_y^+ = W_y^T (W_y W_y^T)^{-1} as in the paper;
-    for h > |s| that inverse does not exist and the pseudo-inverse is used (PAPER.md §6.9).
+    for h > |s| that inverse does not exist and the pseudo-inverse is used (docs/claims.md#corollary-5-1).
     """
     w_tau, w_y = w_tau.detach().to(j_y.dtype), w_y.detach().to(j_y.dtype)
     return spectral_factor(j_y, symmetric) @ (torch.linalg.pinv(w_y) @ w_tau)

@@ -11,8 +11,8 @@ J_k = J_f(tau_k, y*_k) at its fixed point and its deviation D_k = s_k - y*_k (Eq
 * **Eq. (17)**, centred, averaged (regression with intercept through the sample mean):
       R_17(M) = Tr(Sigma_s) - Tr(Sigma_{s tau} Sigma_tau^+ Sigma_{tau s}),
   with E the average over M and the pseudo-inverse of Sigma_tau (singular for one-hot
-  features, PAPER.md §3). It is the mean squared residual of least squares with intercept.
-* **Degeneracy** (PAPER.md §6.10): when |M| <= |tau| + 1 (and the tau's are affinely
+  features, docs/claims.md#theorem-6). It is the mean squared residual of least squares with intercept.
+* **Degeneracy** (docs/claims.md#theorem-6): when |M| <= |tau| + 1 (and the tau's are affinely
   independent) the fit is exact and R_17 = 0, so "D < R" cannot hold; such sets are
   flagged and counted, never dropped silently. |M| counts *distinct* samples: repeated
   copies of one (tau, s) pair (histories recur in sampled data) weigh in the averages of

@@ -8,7 +8,7 @@ y = s + sigma z,
     f*(y)  = sum_k w_k(y) s_k
     J(y)   = d f*/d y = Cov_w[s] / sigma^2 = (sum_k w_k s_k s_k^T - f* f*^T) / sigma^2
 
-(PAPER.md §1.4). Everything is float64 and in log space: states with zero posterior
+(docs/claims.md#exact-denoiser). Everything is float64 and in log space: states with zero posterior
 weight have logit -inf and weight exactly 0, and sigma = 1e-3 gives finite answers.
 
 Speed (issue 3): the logits of a chunk of rows are one matrix product with the

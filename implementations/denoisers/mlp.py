@@ -1,6 +1,6 @@
 """The paper's denoiser: a fully connected network on concat(history features, noisy state).
 
-PAPER.md §1.3 and §5.6: "a simple fully-connected network with tau_i and y as inputs and
+docs/claims.md#experiments: "a simple fully-connected network with tau_i and y as inputs and
 denoised state as output", shared by all agents (the agent id is part of the history
 encoding, §6.7), trained on Eq. (1),
 
@@ -92,7 +92,7 @@ def build_network(arch: Architecture) -> nn.Sequential:
 
 
 class MLPDenoiser(nn.Module):
-    """f_theta(tau, y) (PAPER.md §1.3), implementing the `Denoiser` protocol.
+    """f_theta(tau, y) (docs/claims.md#experiments), implementing the `Denoiser` protocol.
 
     Attributes:
         architecture: the `Architecture`.

@@ -5,13 +5,13 @@ J_f(y* | tau) (Eq. 9) is < 1. They are found as follows, batched over starts:
 
 1. draw N starts from p_0: ``"prior-sigma"`` N(0, sigma^2 I) (the algorithm's Step 1),
    ``"standard"`` N(0, I) (Fig. 4), or ``"posterior"`` p_sigma(y | tau) = sum_k pi_k N(s_k, sigma^2 I)
-   (PAPER.md §6.5);
+   (docs/claims.md#posterior-recovery);
 2. run the plain iteration (Eq. 7) from the starts and from the consistent states themselves
    until ||Delta y|| < FLOW_COARSE_STEP, refine the distinct end points (merged within
    COARSE_MERGE) by Newton (step 3), and take an end as converged to a stable refined point
    y* when ||y - y*|| <= 2 FLOW_COARSE_STEP ||(I - J(y*))^{-1}||_2; every other end goes on
    iterating until ||Delta y|| < FLOW_STEP and is refined by itself. Where each start ends
-   gives the basin masses of Eq. (10) as Monte-Carlo atom masses (PAPER.md §6.4) with
+   gives the basin masses of Eq. (10) as Monte-Carlo atom masses (docs/claims.md#basin-masses) with
    Wilson intervals;
 3. refine by damped Newton on g(y) = f(y) - y, y <- y - alpha (J - I)^{-1} g with the largest
    alpha in 1, 1/2, ... that decreases ||g||, to ||g|| <= FIXED_POINT_RESIDUAL, from the

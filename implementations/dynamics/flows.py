@@ -6,12 +6,12 @@
   of Eq. 4 sampled at equally spaced t):
   - the paper's Eq. 6 "jump" y <- f(tau, y; sigma_k) at every level;
   - the probability-flow ODE (Eq. 5) in sigma, dy/dsigma = (y - f(tau, y; sigma)) / sigma, with
-    Euler steps y <- y + (1 - sigma_{k+1}/sigma_k)(f - y) (the DDIM step of PAPER.md §1.5) or
+    Euler steps y <- y + (1 - sigma_{k+1}/sigma_k)(f - y) (the DDIM step of docs/claims.md#posterior-recovery) or
     Heun's second-order correction.
 * Composite flows (Definition 6): step l applies ONE agent's denoiser, agent
   i_{((l-1) mod n)+1} of the order [i_1, ..., i_n]; a partial composite flow is the same over a
   subset of the agents (Section 5.2).
-* The Step-2 checks of the composite algorithm (PAPER.md §4): (1) the spectral radius of the
+* The Step-2 checks of the composite algorithm (docs/claims.md#composite-diffusion): (1) the spectral radius of the
   Jacobian applied to each of the last n iterates is < 1; (2) each participating agent's own
   fixed-sigma flow moves the last iterate by less than a bound. Acceptance rates come with a
   Wilson interval.
@@ -49,7 +49,7 @@ OUTER_PRODUCT_LIMIT = 2**22
 
 
 class MixtureMap:
-    """f*(y; sigma) = E_w[s] for explicit states ``[K, d]`` and weights ``[K]`` (PAPER.md §1.4).
+    """f*(y; sigma) = E_w[s] for explicit states ``[K, d]`` and weights ``[K]`` (docs/claims.md#exact-denoiser).
 
     The exact denoiser conditioned on one history is this map over the history's
     consistent states; tests use it directly for the paper's 1-D examples. Its Jacobian
@@ -318,7 +318,7 @@ def terminal_masses(y: torch.Tensor, states: torch.Tensor, posterior: torch.Tens
 
 @dataclass(frozen=True)
 class Step2Result:
-    """The Step-2 condition checks of the composite algorithm (PAPER.md §4) for N sequences.
+    """The Step-2 condition checks of the composite algorithm (docs/claims.md#composite-diffusion) for N sequences.
 
     Attributes:
         spectral_radii: ``[N, k]`` spectral radius of the Jacobian applied to each of the
@@ -345,7 +345,7 @@ def step2_checks(maps: Sequence[ConditionedDenoiser], result: CompositeResult, s
                  flow_steps: int = 500, tol: float = 1e-10) -> Step2Result:
     """Check (1) and (2) of Step 2 on every sequence of a composite flow.
 
-    ``bound`` is the movement allowed in check (2) (the paper's 2 D_phi; PAPER.md §4
+    ``bound`` is the movement allowed in check (2) (the paper's 2 D_phi; docs/claims.md#composite-diffusion
     suggests 2 x the Theorem-6 bound, as D_phi needs the unknown true state).
     """
     k = len(result.order)

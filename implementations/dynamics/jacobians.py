@@ -19,11 +19,11 @@ per denoiser, the choice kept in ``denoiser.jacobian_method``, each use counted 
    for M_3 of order 1. For denoisers computed outside torch (numpy), whose output carries no
    graph.
 
-The exact denoiser's closed form Cov_w[s] / sigma^2 (PAPER.md §1.4) is used when a denoiser
+The exact denoiser's closed form Cov_w[s] / sigma^2 (docs/claims.md#exact-denoiser) is used when a denoiser
 offers a ``jacobian(histories, y, sigma)`` method.
 
 For learned denoisers the Jacobian need not be symmetric, so "|lambda_max|" is read as
-the spectral radius max_k |lambda_k| over the complex eigenvalues (PAPER.md §1.7).
+the spectral radius max_k |lambda_k| over the complex eigenvalues (docs/claims.md#notation).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ K x K block M[S, S'], renormalised over all S'.
 * ``sensor-ring``: four areas on a ring, agent k watches areas (1, 2), (4, 1), (2, 3),
   (3, 4) for k = 1..4 (numbered from 1 in names, from 0 in indices); one target.
   ``sensor-ring-noisy``: the same with targets in areas 1 and 2 missed with
-  probability 0.5 (PAPER.md §5.1).
+  probability 0.5 (docs/claims.md#experiments).
 * ``sensor-grid:RxC``: R x C areas on a torus with one sensor at each area corner, so
   every sensor watches 4 areas and every area is watched by 4 sensors.
 """

@@ -1,6 +1,6 @@
 """The paper's denoiser trained on SMACv2-like (local history, normalised state) pairs.
 
-The network is the project's `MLPDenoiser` (PAPER.md §1.3: a fully connected network on
+The network is the project's `MLPDenoiser` (docs/claims.md#experiments: a fully connected network on
 [tau_i; y], shared by the agents), trained on Eq. (1) by the same loop as the tabular
 denoisers (`decdiff.implementations.training.train_on_features`: Adam, cosine decay, early
 stopping, seeded batching, fixed validation noise). Its `HistoryEncoding` has the sizes of

@@ -1,4 +1,4 @@
-"""Fixed points of f* against PAPER.md §6.1-6.3 (the certified statements are in test_certify.py)."""
+"""Fixed points of f* against docs/claims.md#finite-sigma (the certified statements are in test_certify.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Flows (Eqs. 6-7, Definition 6): basin masses against the posterior (PAPER.md §6.5), composite and
+"""Flows (Eqs. 6-7, Definition 6): basin masses against the posterior (docs/claims.md#posterior-recovery), composite and
 partial composite flows on the sensor ring and random models, and the Step-2 checks of §5.1."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ N_STARTS = 4000
 
 
 def _agent3_all_zero():
-    """PAPER.md §6.5's agent: noisy ring, agent 3 sees (0, 0): posterior (0.4, 0.2, 0, 0.4)."""
+    """docs/claims.md#posterior-recovery's agent: noisy ring, agent 3 sees (0, 0): posterior (0.4, 0.2, 0, 0.4)."""
     model = sensor_ring(noisy=True)
     history = history_batch(model, [2], np.zeros((1, 0), int), [[0]])
     denoiser = ExactDenoiser(model)
@@ -200,7 +200,7 @@ def test_step2_accepts_every_ring_sequence_at_small_sigma_and_none_past_the_merg
 @settings(max_examples=15)
 @given(model=models(max_agents=3, max_states=4), seed=st.integers(0, 1000), sigma=st.sampled_from([0.2, 0.4]))
 def test_accepted_sequences_end_within_three_d_of_a_shared_state(model, seed, sigma):
-    """What check (2) implies (PAPER.md §4 [R]): if every agent's attractor from y_L is within 2D of y_L and
+    """What check (2) implies (docs/claims.md#theorem-7): if each agent's attractor from y_L is within 2D of y_L and
     each attractor is within D of a state of that agent, and 6D < the least state distance, all attractors
     belong to one state s in every support and ||y_L - s|| < 3D. D: the largest certified location radius."""
     histories, denoiser, posteriors, _ = _joint(model, 2, seed)

@@ -120,7 +120,7 @@ def test_action_free_models_enumerate_one_action_sequence():
 
 @pytest.mark.parametrize("history_length", [1, 2])
 def test_noisy_ring_joint_histories_enumerated(history_length):
-    """sensor-ring-noisy: 9 joint observations at t = 0 have positive probability (PAPER.md §5.1)."""
+    """sensor-ring-noisy: 9 joint observations at t = 0 have positive probability (docs/claims.md#experiments)."""
     histories = reachable_joint_histories(sensor_ring(noisy=True), history_length)
     if history_length == 1:
         assert len(histories.posteriors) == 9

@@ -97,7 +97,7 @@ def test_three_agent_posteriors_match_bruteforce(model, n_steps):
 
 
 def test_sensor_ring_matches_paper_table():
-    """PAPER.md §5.1: posteriors of the 2x2 example, target in area 1, length-1 histories."""
+    """docs/claims.md#experiments: posteriors of the 2x2 example, target in area 1, length-1 histories."""
     ring, noisy = sensor_ring(), sensor_ring(noisy=True)
     none = np.zeros(0, dtype=np.int64)
     co_obs = [0b10, 0b01, 0b00, 0b00]

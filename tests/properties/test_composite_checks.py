@@ -92,7 +92,7 @@ def test_sensor_ring_composite_checks():
     theorem7 = results["theorem7.composite_convergence"]
     assert theorem7.details["step2"]["rate"] == 1.0
     assert theorem7.ci[1] == pytest.approx(1.0) and 0.9 < theorem7.ci[0] < 1
-    assert 0 < theorem7.details["max_dbar"] < 1e-4              # fixed points off the states, PAPER.md §6.1
+    assert 0 < theorem7.details["max_dbar"] < 1e-4  # fixed points off the states: docs/claims.md#finite-sigma
     theorem8 = results["theorem8.composite_vs_individual"]
     assert theorem8.verdict == "outside-assumptions"
     assert not theorem8.assumptions["one_fixed_point_per_agent"] and not theorem8.assumptions["final_iterate_uniform"]
@@ -164,4 +164,4 @@ def test_search_finds_a_reproducible_counterexample(name, seed, tmp_path, capsys
         example = record["counterexample"]
         visited = {point["nearest_state"] for point in example["orbit"]}
         assert len(visited) == 2 and example["target_state"] not in visited
-        assert not example["step2"]["accepted"]             # check (2) rejects it (PAPER.md §6.11)
+        assert not example["step2"]["accepted"]             # check (2) rejects it (docs/claims.md#finding-6)

@@ -67,7 +67,7 @@ def test_sensor_ring_noisy_shares_areas_1_and_2_on_the_all_zero_observation(nois
 
 
 def test_posterior_recovery_needs_the_appropriate_start_distribution(noisy_ring):
-    """PAPER.md §6.5: agent 3 of the noisy ring on (0,0) has posterior (0.4, 0.2, 0.4) over areas 1, 2, 4."""
+    """docs/claims.md#posterior-recovery: noisy ring, agent 3 sees (0,0): posterior (0.4, 0.2, 0.4) on areas 1, 2, 4."""
     recovery = _by_start(noisy_ring)
     appropriate, algorithm = recovery["p_sigma(y|tau)"], recovery["N(0, sigma^2 I)"]
     assert appropriate["verdict"] == "holds"
@@ -85,7 +85,7 @@ def test_posterior_recovery_needs_the_appropriate_start_distribution(noisy_ring)
 
 
 def test_theorem1_fails_pointwise_in_the_boundary_band_but_holds_with_high_probability(noisy_ring):
-    """PAPER.md §6.3: with unequal weights some starts end at a consistent state that is not their argmax."""
+    """docs/claims.md#theorem-1: with unequal weights some starts end at a consistent state that is not their argmax."""
     (theorem1,) = [r for r in noisy_ring if r["id"] == "theorem1.converged_diffusion"]
     assert theorem1["verdict"] == "holds"
     assert theorem1["details"]["ended_at_another_consistent_state"] > 0

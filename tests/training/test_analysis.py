@@ -28,7 +28,7 @@ from decdiff.implementations.denoisers.mlp import Architecture, MLPDenoiser
 from decdiff.implementations.dynamics.fixed_points import newton_refine
 from decdiff.implementations.histories import HistoryEncoding
 
-#: |tau| = 2 + 2 * 2 = 6 features, as in PAPER.md §6.9 (|s| = 8, |tau| = 6).
+#: |tau| = 2 + 2 * 2 = 6 features, as in docs/claims.md#corollary-5-1 (|s| = 8, |tau| = 6).
 ENCODING_6 = HistoryEncoding(n_agents=2, max_observations=2, max_actions=0, horizon=2)
 
 
@@ -59,7 +59,7 @@ def test_corollary_5_1_is_exact_iff_width_at_most_state_dim(width, exact):
     if exact:
         assert float(error.max()) < 1e-10
     else:
-        assert float(error.min()) > 0.5                        # PAPER.md §6.9: 0.87 (h=64), 1.00 (h=1024)
+        assert float(error.min()) > 0.5  # docs/claims.md#corollary-5-1: 0.87 (h=64), 1.00 (h=1024)
 
 
 def _contractive_network(seed=0):
@@ -184,7 +184,7 @@ def test_eq17_is_zero_for_at_most_dim_tau_plus_1_samples(k):
     tau, s = rng.normal(size=(k, 6)), rng.normal(size=(k, 4))
     r = float(centred_residual(torch.from_numpy(tau), torch.from_numpy(s)))
     total = float(np.trace(np.cov(s.T, bias=True)))
-    assert abs(r) <= 1e-12 * total                             # exact fit: R_hat = 0 (PAPER.md §6.10)
+    assert abs(r) <= 1e-12 * total                             # exact fit: R_hat = 0 (docs/claims.md#theorem-6)
     tau8, s8 = rng.normal(size=(12, 6)), rng.normal(size=(12, 4))
     assert float(centred_residual(torch.from_numpy(tau8), torch.from_numpy(s8))) > 1e-3
 
