@@ -5,13 +5,19 @@ rewritten by `decdiff report` and left out) for paths such as ``docs/claims.md#t
 ``decdiff/report/verdicts.py`` or ``ARCHITECTURE.md`` and for ``NAME.md §`` references.
 A path resolves from the repository root, from the citing file's folder, or through the
 package mapping of pyproject.toml (``decdiff/properties/x.py`` is ``properties/x.py``); a
-bare file name resolves when some tracked file has that name.
+bare file name resolves when some tracked file has that name. In the tests' Python files only the
+prose is read (comments and docstrings): a string in a test's code names a file the test writes
+into a temporary folder, not a citation. Everywhere else every string counts (the claim catalogue
+and the report cite in strings).
 """
 
 from __future__ import annotations
 
+import ast
+import io
 import re
 import subprocess
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -45,6 +51,17 @@ def _resolves(path: str, citing: str, files: set[str], names: set[str]) -> bool:
     return "/" not in path and path in names
 
 
+def prose(path: str, text: str) -> str:
+    """The text a reader takes citations from: a test module's comments and docstrings, anything else whole."""
+    if not (path.startswith("tests/") and path.endswith(".py")):
+        return text
+    comments = [t.string for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type == tokenize.COMMENT]
+    nodes = [n for n in ast.walk(ast.parse(text))
+             if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))]
+    docstrings = [ast.get_docstring(n, clean=False) or "" for n in nodes]
+    return "\n".join(comments + docstrings)
+
+
 def citations(text: str) -> list[tuple[str, str | None]]:
     """(path, anchor) of every file citation in `text`, "NAME.md §" references included."""
     found = [(m.group(1), m.group(2)) for m in CITATION.finditer(text)]
@@ -64,7 +81,7 @@ def test_every_cited_file_and_anchor_exists():
     for citing in tracked:
         if not citing.endswith(SCANNED) or citing.startswith("reports/latest/") or citing == THIS:
             continue
-        text = (ROOT / citing).read_text(encoding="utf-8", errors="replace")
+        text = prose(citing, (ROOT / citing).read_text(encoding="utf-8", errors="replace"))
         for path, anchor in citations(text):
             if path in WRITTEN_BY_EXAMPLES:
                 continue
@@ -75,6 +92,12 @@ def test_every_cited_file_and_anchor_exists():
                 if anchor not in ANCHOR.findall(target.read_text(encoding="utf-8")):
                     missing.append(f"{citing}: {path}#{anchor}")
     assert not missing, "citations of files or anchors not in the repository:\n" + "\n".join(sorted(set(missing)))
+
+
+def test_python_prose_is_read_and_code_strings_are_not():
+    text = '"""See NOTES.md."""\n# and SPEC.md\nwritten = "out.md"\n'
+    assert [path for path, _ in citations(prose("tests/x.py", text))] == ["SPEC.md", "NOTES.md"]
+    assert "out.md" in [path for path, _ in citations(prose("decdiff/x.py", text))]
 
 
 def test_a_file_outside_the_repository_does_not_resolve():
