@@ -254,3 +254,8 @@ def across_machines(a: float, b: float, trained: bool) -> float:
     if trained:
         return TRAINED_ACROSS_MACHINES * max(abs(a), abs(b)) + TRAINED_ACROSS_MACHINES_ABSOLUTE
     return EXACT_ACROSS_MACHINES * max(1.0, abs(a), abs(b))
+
+#: Two singular values of a centred point set tie when they differ by at most this times the largest: the
+#: directions of a tied block have no preferred basis, and LAPACK builds return different ones (Fig. 2(d)'s
+#: projection of the symmetric sensor-grid states did). SVD round-off is ~1e-15 relative for a few dozen points.
+PRINCIPAL_AXES_TIE = 1e-9

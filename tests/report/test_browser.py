@@ -59,6 +59,7 @@ def test_report_renders_in_chromium(browser, mini_report):
     assert len(page["images"]) == len(list((out / "figures").glob("*.png"))) >= 4
     for image in page["images"]:
         assert image["complete"] and min(image["natural"]) > 0 and min(image["box"]) > 0, image
+        assert image["box"][0] >= image["natural"][0] - 1, image     # shown at natural size: no text shrinks
     for svg in page["svgs"]:
         assert min(svg["box"]) > 0, svg
     assert len(page["maths"]) == len(report["claims"])
