@@ -7,29 +7,28 @@ table (`table1_rows`) that Markdown and HTML lay out themselves.
 from __future__ import annotations
 
 import io
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
-import matplotlib.text
-import matplotlib.transforms
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
+from decdiff.report.figure_layout import (  # noqa: E402
+    FONT,
+    PAGE_WIDTH_IN,
+    STYLE,
+    label_groups,
+    legend_below,
+    separate_labels,
+    side_labels,
+)
+
 #: Resolution of the PNG files.
 DPI = 100
-#: The widest figure, in inches: the HTML page's text column (72rem = 1152 px) at DPI, so that
-#: the page shows every figure at its natural size and no text shrinks.
-PAGE_WIDTH_IN = 11.5
-#: The smallest text in a figure, in points (at DPI and natural size, 9 CSS points or more).
-FONT = 9
-#: Font sizes of every figure (rc parameters): nothing below FONT.
-STYLE = {"font.size": FONT, "axes.titlesize": FONT + 1, "axes.labelsize": FONT, "xtick.labelsize": FONT,
-         "ytick.labelsize": FONT, "legend.fontsize": FONT, "figure.titlesize": FONT + 2}
 #: Fig. 2 (f) distances are drawn on a symmetric log scale, linear below this (exact fixed
 #: points sit within ~1e-5 of their states at sigma = 0.3, some exactly on them).
 SYMLOG_THRESHOLD = 1e-8
@@ -57,64 +56,6 @@ def _png(fig: plt.Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _label_groups(points: list[list[float]], labels: list[str]) -> list[tuple[list[float], str]]:
-    """Labels of points that project onto the same place, joined."""
-    groups: dict[tuple[float, float], list[str]] = defaultdict(list)
-    for p, label in zip(points, labels):
-        groups[(round(p[0], 3), round(p[1], 3))].append(label)
-    return [([x, y], ", ".join(ls)) for (x, y), ls in groups.items()]
-
-
-#: Where `_separate_labels` tries a point's label, in points from the point: below, above, left, further down.
-_LABEL_OFFSETS = ((4, -14), (4, 6), (-4, -14), (-4, 6), (4, -26), (-4, -26), (4, 18), (-4, 18))
-
-
-def _separate_labels(fig: plt.Figure) -> None:
-    """Lay the figure out, then move each point label (``gid="label"``) to the first offset where it overlaps
-    no label placed before it and stays inside the figure; the layout is then frozen."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    texts = visible_texts(fig)
-    placed = [text_extent(t, renderer) for t in texts if t.get_gid() != "label"]
-    for text in [t for t in texts if t.get_gid() == "label"]:
-        for offset in _LABEL_OFFSETS:
-            text.set_horizontalalignment("left" if offset[0] > 0 else "right")
-            text.xyann = offset
-            box = text_extent(text, renderer)
-            if not any(box.overlaps(other) for other in placed) and fig.bbox.contains(box.x1, box.y0):
-                break
-        placed.append(text_extent(text, renderer))
-    fig.set_layout_engine("none")
-
-
-def visible_texts(fig: plt.Figure) -> list[matplotlib.text.Text]:
-    """Every piece of text the figure shows (titles, tick labels, legends, annotations): not the labels of ticks
-    outside an axis's view, which matplotlib keeps but does not draw."""
-    hidden = set()
-    for axis in (axis for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)):
-        low, high = sorted(axis.get_view_interval())
-        hidden |= {id(label) for tick in axis.get_major_ticks() + axis.get_minor_ticks()
-                   if not low - 1e-9 * (high - low) <= tick.get_loc() <= high + 1e-9 * (high - low)
-                   for label in (tick.label1, tick.label2)}
-    return [t for t in fig.findobj(matplotlib.text.Text)
-            if t.get_visible() and t.get_text().strip() and id(t) not in hidden]
-
-
-def text_extent(text: matplotlib.text.Text, renderer) -> matplotlib.transforms.Bbox:
-    """Where a text is drawn, in pixels: its glyphs only (an annotation's own extent includes its arrow)."""
-    return matplotlib.text.Text.get_window_extent(text, renderer)
-
-
-def _side_labels(ax: plt.Axes, points: list[list[float]], labels: list[str], color: str) -> None:
-    """Label points from a column right of the axes, one line each in the order of their heights, with a leader
-    line to each point: labels never overlap, however close the points are."""
-    groups = sorted(_label_groups(points, labels), key=lambda g: (-round(g[0][1], 1), g[0][0]))   # no crossings
-    for k, (point, text) in enumerate(groups):
-        ax.annotate(text, point, xytext=(1.04, 1.0 - (k + 0.5) / max(len(groups), 6)), textcoords="axes fraction",
-                    va="center", color=color, annotation_clip=False,
-                    arrowprops={"arrowstyle": "-", "color": color, "linewidth": 0.6, "alpha": 0.7})
-
-
 # ----- Fig. 1 -------------------------------------------------------------------------------------
 def _field_panel(ax: plt.Axes, grid: np.ndarray, agent: dict, kind: str) -> None:
     panel = agent[kind]
@@ -125,7 +66,7 @@ def _field_panel(ax: plt.Axes, grid: np.ndarray, agent: dict, kind: str) -> None
     ax.scatter(states[:, 0], states[:, 1], marker="^", s=110, facecolor="none", edgecolor="#1b7837", linewidth=2,
                label="consistent state", zorder=3)
     labels = [f"{s} ({p:.2f})" for s, p in zip(agent["consistent_states"], agent["posterior"])]
-    for point, text in _label_groups(agent["consistent_points"], labels):
+    for point, text in label_groups(agent["consistent_points"], labels):
         ax.annotate(text, point, textcoords="offset points", xytext=(4, -14), color="#1b7837", gid="label")
     stable = np.asarray([p["point"] for p in panel["fixed_points"] if p["stable"]], dtype=float).reshape(-1, 2)
     unstable = np.asarray([p["point"] for p in panel["fixed_points"] if not p["stable"]], dtype=float).reshape(-1, 2)
@@ -153,7 +94,7 @@ def fig1(data: dict[str, Any]) -> list[Rendered]:
         fig.legend(handles, labels, loc="outside lower center", ncol=3)
         fig.suptitle(f"{model['model']}: true state {model['true_state']}, joint support "
                      f"{{{', '.join(model['joint_support'])}}}, sigma = {data['sigma']:g}")
-        _separate_labels(fig)
+        separate_labels(fig)
         stable_counts = [sum(p["stable"] for p in a["trained"]["fixed_points"]) for a in agents]
         caption = (f"Arrows go from y to f(tau_i, y) in the first two state dimensions (other coordinates 0), "
                    f"exact denoiser (top) and the trained width-{data['width']} network (bottom); "
@@ -175,7 +116,7 @@ def fig2(data: dict[str, Any]) -> list[Rendered]:
     states = np.asarray(panel["consistent_points"], dtype=float)
     ax_d.scatter(states[:, 0], states[:, 1], marker="*", s=220, facecolor="none", edgecolor="#1b7837",
                  label="consistent state", zorder=2)
-    _side_labels(ax_d, panel["consistent_points"], panel["consistent_states"], "#1b7837")
+    side_labels(ax_d, panel["consistent_points"], panel["consistent_states"], "#1b7837")
     for kind, style in (("exact", {"marker": "x", "color": "#555555", "s": 40}),
                         ("trained", {"marker": "o", "facecolor": "none", "edgecolor": "#2166ac", "s": 90})):
         stable = np.asarray([p["point"] for p in panel[kind] if p["stable"]], dtype=float).reshape(-1, 2)
@@ -183,7 +124,7 @@ def fig2(data: dict[str, Any]) -> list[Rendered]:
     ax_d.set_title(f"(d) agent {panel['agent'] + 1}: fixed points\nagainst consistent states")
     ax_d.set_xlabel("principal axis 1 of the consistent states")
     ax_d.set_ylabel("principal axis 2")
-    _legend_below(ax_d, 1)
+    legend_below(ax_d, 1)
 
     distances = data["agents_panel"]["nearest_stable_distance"]
     agents = np.arange(1, len(distances["trained"]) + 1)
@@ -200,7 +141,7 @@ def fig2(data: dict[str, Any]) -> list[Rendered]:
     ax_f.set_xlabel("agent")
     ax_f.set_ylabel(f"||y* - s|| (linear below {SYMLOG_THRESHOLD:g})")
     ax_f.set_xticks(agents)
-    _legend_below(ax_f, 2)
+    legend_below(ax_f, 2)
 
     rank = data["rank_panel"]
     ranks = np.asarray(rank["ranks"], dtype=float)
@@ -216,7 +157,7 @@ def fig2(data: dict[str, Any]) -> list[Rendered]:
     ax_g.set_xlabel(f"rank of J_+ (at most {rank['max_possible_rank']})")
     ax_g.set_ylabel("||D_phi||_2")
     ax_g.set_title("(g) deviation against Jacobian rank")
-    _legend_below(ax_g, 3)
+    legend_below(ax_g, 3)
     fig.suptitle(f"{data['model']}, trained width {data['training']['width']}, sigma = {data['sigma']:g}")
     checks = {c["id"]: c for c in data["checks"]}
     rho = next(iter(checks.values()))
@@ -229,11 +170,6 @@ def fig2(data: dict[str, Any]) -> list[Rendered]:
                + (f" (Spearman rho {rho['observed']:.3g})." if isinstance(rho["observed"], float) else "."))
     return [Rendered("fig2", "Fig. 2 analogue: trained fixed points and deviation against Jacobian rank", caption,
                      _png(fig), ("Theorem 2", "Theorem 3", "Finding 3", "Theorem 6"))]
-
-
-def _legend_below(ax: plt.Axes, columns: int, below: float = 0.14) -> None:
-    """The legend under the axes, outside the data."""
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -below), ncol=columns, frameon=False)
 
 
 def _missing_bars(panel: dict[str, Any]) -> str:
@@ -367,7 +303,7 @@ def smax_figures(data: dict[str, Any]) -> list[Rendered]:
     ax_g.set_xlabel(f"rank of J_+ (at most {fig2['max_possible_rank']})")
     ax_g.set_ylabel("||D_phi||_2")
     ax_g.set_title(f"(g.2) {fig2['label']}, H = {fig2['training']['history_length']}", fontsize=FONT)
-    _legend_below(ax_g, 1)
+    legend_below(ax_g, 1)
     labels = [f"{c['factor']}={c['value']}" for c in table["columns"]]
     x = np.arange(len(labels))
     for offset, split, color in ((-0.15, "train", "#2166ac"), (0.15, "test", "#b2182b")):
@@ -382,7 +318,7 @@ def smax_figures(data: dict[str, Any]) -> list[Rendered]:
     ax_t.set_ylabel("PSNR composite - individual (dB)")
     ax_t.set_title(f"Table 1 columns: composite > individual\nin every column: {table['every_column']}",
                    fontsize=FONT)
-    _legend_below(ax_t, 1, below=0.45)
+    legend_below(ax_t, 1, below=0.45)
     fig.suptitle(f"{LABEL}: sigma = {table['sigma']:g}, {table['denoising_steps']} denoising steps")
     rho = fig2["spearman"]
     lines = "; ".join(f"quantile {line['quantile']:g}: {line['degenerate_sets']} of {line['anchors']} sets "

@@ -141,7 +141,7 @@ _TABLE = _ENVIRONMENT.from_string(
     '<div class="wide"><table><tr>{% for h in header %}<th>{{ h|md }}</th>{% endfor %}</tr>'
     "{% for row in rows %}<tr>{% for cell in row %}<td>{{ cell|md }}</td>{% endfor %}</tr>{% endfor %}</table></div>")
 
-_HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)</h\1>', re.S)
+_HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)</h\1>', re.DOTALL)
 
 
 def _with_contents(page: str) -> str:

@@ -68,7 +68,7 @@ def test_principal_axes_of_tied_directions_are_the_same_whatever_the_svd_returns
     model = load_model("sensor-grid:3x3:targets=2:miss=0")
     names = ["r0c2+r1c0", "r1c0+r1c2", "r1c0+r2c0", "r1c0+r2c1", "r1c0+r2c2"]
     points = model.states[[model.state_names.index(n) for n in names]].astype(float)
-    mean, axes = principal_axes(points)
+    _, axes = principal_axes(points)
     assert np.allclose(axes.T @ axes, np.eye(2))
     rng = np.random.default_rng(0)
     for _ in range(5):

@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from decdiff.report import figures
-from decdiff.report.figures import FONT, PAGE_WIDTH_IN, text_extent, visible_texts
+from decdiff.report.figure_layout import FONT, PAGE_WIDTH_IN, text_extent, visible_texts
 
 
 @pytest.fixture(scope="module")
