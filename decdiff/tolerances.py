@@ -255,3 +255,40 @@ FIXED_POINT_DEVIATION_FRACTION = 0.05
 #: tests/properties), so 2% leaves room for the Monte-Carlo interval of a few hundred starts
 #: (0 failures in 256 starts give a 95% Wilson upper limit of 1.5%).
 THEOREM1_FAILURE_RATE = 0.02
+
+
+# ----- `decdiff report --compare`: one report against another, from another machine (issue 17) -------------------
+#: Numbers computed from the exact denoiser (float64 posteriors, Newton-refined fixed points, seeded Monte Carlo
+#: whose random draws torch generates identically on every CPU) differ across machines only by the round-off of
+#: reductions that another CPU or BLAS build orders differently: ~1e-16 relative per operation, amplified by
+#: Newton solves and bisections at most to the FIXED_POINT_RESIDUAL = 1e-12 that refinement resolves. Two reports
+#: agree on such a number a, b when |a - b| <= this * max(1, |a|, |b|) (1e3 times that residual, for the
+#: conditioning of quantities derived from fixed points, such as sigma_c by bisection to SIGMA_BISECTION = 1e-7
+#: relative, whose end point only moves when a comparison at the bisection's resolution flips).
+EXACT_ACROSS_MACHINES = 1e-7
+
+#: Numbers computed from trained networks (float32 training, then float32 evaluation) are not reproducible to
+#: round-off across machines: another CPU's vector width changes the float32 summation order (~1.2e-7 relative
+#: per operation), and thousands of optimiser steps carry that into weights that differ like two close training
+#: runs. What the report relies on is that such a network is trained to the Bayes MSE within
+#: TRAINED_REFERENCE_RELATIVE (10%); its outputs, deviations and fixed points are pinned only that far. Two
+#: reports agree on such a number when |a - b| <= this * max(|a|, |b|) + TRAINED_ACROSS_MACHINES_ABSOLUTE:
+#: twice the 10% (one network on each side), plus an absolute floor for quantities that are themselves
+#: round-off sized (deviations of 1e-3 between fixed points ~1.4 apart).
+TRAINED_ACROSS_MACHINES = 2 * TRAINED_REFERENCE_RELATIVE
+
+#: The absolute floor of the trained comparison: 5% of the smallest distance sqrt(2) between one-hot states,
+#: FIXED_POINT_DEVIATION_FRACTION of it, below which a fixed point's match to a state cannot change.
+TRAINED_ACROSS_MACHINES_ABSOLUTE = FIXED_POINT_DEVIATION_FRACTION * float(np.sqrt(2.0))
+
+
+def across_machines(a: float, b: float, trained: bool) -> float:
+    """How far two reports' values `a`, `b` of one number may differ across machines (see the constants above)."""
+    if trained:
+        return TRAINED_ACROSS_MACHINES * max(abs(a), abs(b)) + TRAINED_ACROSS_MACHINES_ABSOLUTE
+    return EXACT_ACROSS_MACHINES * max(1.0, abs(a), abs(b))
+
+#: Two singular values of a centred point set tie when they differ by at most this times the largest: the
+#: directions of a tied block have no preferred basis, and LAPACK builds return different ones (Fig. 2(d)'s
+#: projection of the symmetric sensor-grid states did). SVD round-off is ~1e-15 relative for a few dozen points.
+PRINCIPAL_AXES_TIE = 1e-9

@@ -59,6 +59,8 @@ from decdiff.tolerances import CONFIDENCE_LEVEL, THEOREM1_FAILURE_RATE
 #: The appropriate start distribution first, then the algorithm's Step-1 choice.
 RECOVERY_STARTS: tuple[StartDistribution, ...] = ("posterior", "prior-sigma")
 START_NAMES = {"posterior": "p_sigma(y|tau)", "prior-sigma": "N(0, sigma^2 I)"}
+#: The variant each start distribution names in a result's id (``theorem4.posterior_recovery[p_sigma]``).
+START_VARIANTS = {"posterior": "p_sigma", "prior-sigma": "normal"}
 
 
 def _mean_interval(values: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -128,5 +130,5 @@ def recovery_result(ctx: CheckContext, start: StartDistribution, check_id: str) 
                  "bonferroni_comparisons": {"states": comparisons, "histories": len(examined)},
                  "per_history": per_history},
     )
-    target_margin(result.margin, f"{check_id}[{start}]")
+    target_margin(result.margin, check_id)
     return result

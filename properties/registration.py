@@ -33,6 +33,9 @@ class Check:
         requires: capabilities the denoiser must declare (see `denoiser_capabilities`).
         run: the function that evaluates it on a context.
         summary: one line saying what is checked.
+        variants: the names of the results it returns when it runs more than once per subject; each
+            result's id is then ``id[variant]`` (e.g. ``theorem4.posterior_recovery[p_sigma]``), which
+            `run_checks` accepts too.
     """
 
     id: str
@@ -40,6 +43,16 @@ class Check:
     requires: frozenset[str]
     run: CheckFunction
     summary: str
+    variants: tuple[str, ...] = ()
+
+    def result_ids(self) -> tuple[str, ...]:
+        """The ids of the results it returns: its own, or one ``id[variant]`` per variant."""
+        return tuple(variant_id(self.id, v) for v in self.variants) or (self.id,)
+
+
+def variant_id(check_id: str, variant: str) -> str:
+    """The id of one variant's result, ``check_id[variant]``."""
+    return f"{check_id}[{variant}]"
 
 
 _CHECKS: dict[str, Check] = {}
@@ -48,16 +61,17 @@ _CHECKS: dict[str, Check] = {}
 CLAIMS = tuple(claim.name for claim in claim_catalogue.CLAIMS)
 
 
-def register_check(id: str, claim: str, summary: str, requires: Iterable[str] = ()) -> Callable[[CheckFunction],
-                                                                                             CheckFunction]:
-    """Decorator registering a check function under `id`."""
+def register_check(id: str, claim: str, summary: str, requires: Iterable[str] = (),
+                   variants: tuple[str, ...] = ()) -> Callable[[CheckFunction], CheckFunction]:
+    """Decorator registering a check function under `id` (with the `variants` its results are named by)."""
     if claim not in CLAIMS:
         raise ValueError(f"unknown claim {claim!r}")
 
     def decorate(fn: CheckFunction) -> CheckFunction:
         if id in _CHECKS:
             raise ValueError(f"check {id!r} registered twice")
-        _CHECKS[id] = Check(id=id, claim=claim, requires=frozenset(requires), run=fn, summary=summary)
+        _CHECKS[id] = Check(id=id, claim=claim, requires=frozenset(requires), run=fn, summary=summary,
+                            variants=variants)
         return fn
 
     return decorate
@@ -91,45 +105,63 @@ def denoiser_capabilities(denoiser: object) -> frozenset[str]:
     return frozenset(getattr(denoiser, "capabilities", ()))
 
 
+def _selection(checks: list[Check], ids: Iterable[str]) -> list[tuple[Check, frozenset[str] | None]]:
+    """(check, the result ids to keep, None for all) for each selected id, a check's own or a variant's."""
+    from decdiff.errors import InputError
+
+    known: dict[str, Check] = {}
+    for check in checks:
+        known |= {i: check for i in (check.id, *check.result_ids())}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise InputError(f"unknown check (known: {', '.join(known)})", field=unknown[0])
+    selected: dict[str, tuple[Check, set[str] | None]] = {}
+    for i in ids:
+        check = known[i]
+        _, keep = selected.setdefault(check.id, (check, set()))
+        if i == check.id:
+            selected[check.id] = (check, None)
+        elif keep is not None:
+            keep.add(i)
+    return [(check, None if keep is None else frozenset(keep)) for check, keep in selected.values()]
+
+
 def run_checks(ctx, ids: Iterable[str] | None = None) -> list[CheckResult]:
     """Run the selected checks (all by default) on a `CheckContext`.
 
-    A check whose required capabilities the denoiser lacks is reported `skipped` with
-    the reason; an unknown id is bad input.
+    An id names a check or one of its variants (``id[variant]``: the check runs and only that
+    variant's result is kept). A check whose required capabilities the denoiser lacks is
+    reported `skipped` with the reason; an unknown id is bad input.
     """
-    from decdiff.errors import InputError
     from decdiff.implementations.dynamics.convergence import NoConvergence
 
     checks = all_checks()
-    if ids is not None:
-        known = {c.id: c for c in checks}
-        unknown = [i for i in ids if i not in known]
-        if unknown:
-            raise InputError(f"unknown check (known: {', '.join(known)})", field=unknown[0])
-        checks = [known[i] for i in ids]
+    selection = [(c, None) for c in checks] if ids is None else _selection(checks, list(ids))
     smoke_test(ctx)
     capabilities = denoiser_capabilities(ctx.denoiser)
     results: list[CheckResult] = []
-    for check in checks:
+    for check, keep in selection:
         missing = sorted(check.requires - capabilities)
         if missing:
-            results.append(CheckResult.make(
-                id=check.id, claim=check.claim, subject=ctx.subject(), assumptions={}, conclusion_holds=None,
+            results.extend(CheckResult.make(
+                id=result_id, claim=check.claim, subject=ctx.subject(), assumptions={}, conclusion_holds=None,
                 skipped_reason=f"needs {needs_in_words(missing)} ({ctx.denoiser_label} is not one)",
-                reproduce=ctx.reproduce(check.id), seed=ctx.seed))
+                reproduce=ctx.reproduce(result_id), seed=ctx.seed)
+                for result_id in (check.result_ids() if keep is None else sorted(keep)))
             continue
         before = dict(getattr(ctx.denoiser, "jacobian_calls", None) or {})
         try:
             ran = check.run(ctx)
         except NoConvergence as reason:
-            ran = [CheckResult.make(id=check.id, claim=check.claim, subject=ctx.subject(), assumptions={},
+            ran = [CheckResult.make(id=result_id, claim=check.claim, subject=ctx.subject(), assumptions={},
                                     conclusion_holds=None, details={"reason": str(reason)},
-                                    reproduce=ctx.reproduce(check.id), seed=ctx.seed)]
+                                    reproduce=ctx.reproduce(result_id), seed=ctx.seed)
+                   for result_id in check.result_ids()]
         after = getattr(ctx.denoiser, "jacobian_calls", None) or {}
         methods = sorted(m for m, count in after.items() if count > before.get(m, 0))
         for result in ran if methods else ():
             result.details = dict(result.details or {}) | {"jacobian_method": ", ".join(methods)}
-        results.extend(ran)
+        results.extend(r for r in ran if keep is None or r.id in keep)
     return results
 
 

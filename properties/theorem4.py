@@ -25,8 +25,8 @@ from decdiff.properties.intersection_results import (
     shared_fixed_points_result,
     support_result,
 )
-from decdiff.properties.posterior_recovery import RECOVERY_STARTS, recovery_result
-from decdiff.properties.registration import register_check
+from decdiff.properties.posterior_recovery import RECOVERY_STARTS, START_VARIANTS, recovery_result
+from decdiff.properties.registration import register_check, variant_id
 from decdiff.results import CheckResult
 
 
@@ -59,7 +59,11 @@ def shared_fixed_points_check(ctx: CheckContext) -> list[CheckResult]:
 
 
 @register_check(RECOVERY_ID, "Theorem 4", "basin masses of the fixed-sigma flow recover p(s | tau_i) when starts "
-                "are drawn from p_sigma(y | tau_i) (not from N(0, sigma^2 I))")
+                "are drawn from p_sigma(y | tau_i) (not from N(0, sigma^2 I))",
+                variants=tuple(START_VARIANTS[start] for start in RECOVERY_STARTS))
 def posterior_recovery(ctx: CheckContext) -> list[CheckResult]:
-    """Basin masses against the posterior, under p_sigma(y | tau) and under N(0, sigma^2 I) (posterior_recovery)."""
-    return [recovery_result(ctx, start, RECOVERY_ID) for start in RECOVERY_STARTS]
+    """Basin masses against the posterior, under p_sigma(y | tau) and under N(0, sigma^2 I) (posterior_recovery).
+
+    One result per start distribution, ``theorem4.posterior_recovery[p_sigma]`` and ``[normal]``.
+    """
+    return [recovery_result(ctx, start, variant_id(RECOVERY_ID, START_VARIANTS[start])) for start in RECOVERY_STARTS]

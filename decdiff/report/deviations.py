@@ -38,6 +38,7 @@ from decdiff.properties.trained_reference import HELD_OUT_OFFSET
 from decdiff.report.data import rounded
 from decdiff.report.suites import GridExperiments
 from decdiff.report.training import TrainSpec, summary
+from decdiff.tolerances import PRINCIPAL_AXES_TIE
 
 #: Fig. 2 (d) shows the agent whose number of consistent states is closest to this.
 FIG2_CONSISTENT = 4
@@ -57,10 +58,27 @@ def deviation_checks(model: DecPOMDP, denoiser, spec: TrainSpec, trajectories: i
 
 
 def principal_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean [d], axes [d, 2]): the top two principal directions of `points` (sign: largest entry positive)."""
+    """(mean [d], axes [d, 2]): the top two principal directions of `points` (sign: largest entry positive).
+
+    Directions whose singular values tie (within PRINCIPAL_AXES_TIE) span a subspace without a preferred
+    basis; its basis is then the coordinate axes e_1, e_2, ... projected on it and orthonormalised in turn,
+    so that every machine draws the same projection.
+    """
     mean = points.mean(axis=0)
-    _, _, vt = np.linalg.svd(points - mean, full_matrices=True)
-    axes = vt[:2].T
+    _, singular, vt = np.linalg.svd(points - mean, full_matrices=True)
+    singular = np.concatenate([singular, np.zeros(len(vt) - len(singular))])
+    rows: list[np.ndarray] = []
+    while len(rows) < 2:
+        tied = np.abs(singular - singular[len(rows)]) <= PRINCIPAL_AXES_TIE * max(singular[0], 1e-300)
+        block = vt[np.flatnonzero(tied)]
+        projected = block.T @ block                                     # the projector on the tied subspace
+        for column in projected.T:
+            v = column - sum((r @ column) * r for r in rows)
+            if np.linalg.norm(v) > np.sqrt(PRINCIPAL_AXES_TIE):
+                rows.append(v / np.linalg.norm(v))
+            if len(rows) == 2 or len(rows) == np.flatnonzero(tied).max() + 1:
+                break
+    axes = np.stack(rows[:2], axis=1)
     signs = np.sign(axes[np.abs(axes).argmax(axis=0), [0, 1]])
     return mean, axes * np.where(signs == 0, 1.0, signs)
 
@@ -100,7 +118,7 @@ def fig2_data(grid: GridExperiments, model: DecPOMDP, denoiser, spec: TrainSpec,
                         "consistent_points": rounded((model.states[consistent] - mean) @ axes),
                         "projection": "principal axes of the consistent states",
                         **{name: _points(sets[agent], model, mean, axes) for name, sets in found.items()}},
-        "agents_panel": {"true_state": model.state_names[true],
+        "agents_panel": {"true_state": model.state_names[true], "consistent_counts": sizes.tolist(),
                          "nearest_stable_distance": rounded_or_none(nearest_true)},
         "rank_panel": {"ranks": rank["details"]["ranks"],
                        "deviation_norms": rounded(rank["details"]["deviation_norms"]),

@@ -7,7 +7,6 @@ table (`table1_rows`) that Markdown and HTML lay out themselves.
 from __future__ import annotations
 
 import io
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
+
+from decdiff.report.figure_layout import (  # noqa: E402
+    FONT,
+    PAGE_WIDTH_IN,
+    STYLE,
+    label_groups,
+    legend_below,
+    separate_labels,
+    side_labels,
+)
 
 #: Resolution of the PNG files.
 DPI = 100
@@ -47,14 +56,6 @@ def _png(fig: plt.Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _label_groups(points: list[list[float]], labels: list[str]) -> list[tuple[list[float], str]]:
-    """Labels of points that project onto the same place, joined."""
-    groups: dict[tuple[float, float], list[str]] = defaultdict(list)
-    for p, label in zip(points, labels):
-        groups[(round(p[0], 3), round(p[1], 3))].append(label)
-    return [([x, y], ", ".join(ls)) for (x, y), ls in groups.items()]
-
-
 # ----- Fig. 1 -------------------------------------------------------------------------------------
 def _field_panel(ax: plt.Axes, grid: np.ndarray, agent: dict, kind: str) -> None:
     panel = agent[kind]
@@ -65,8 +66,8 @@ def _field_panel(ax: plt.Axes, grid: np.ndarray, agent: dict, kind: str) -> None
     ax.scatter(states[:, 0], states[:, 1], marker="^", s=110, facecolor="none", edgecolor="#1b7837", linewidth=2,
                label="consistent state", zorder=3)
     labels = [f"{s} ({p:.2f})" for s, p in zip(agent["consistent_states"], agent["posterior"])]
-    for point, text in _label_groups(agent["consistent_points"], labels):
-        ax.annotate(text, point, textcoords="offset points", xytext=(4, -12), fontsize=6, color="#1b7837")
+    for point, text in label_groups(agent["consistent_points"], labels):
+        ax.annotate(text, point, textcoords="offset points", xytext=(4, -14), color="#1b7837", gid="label")
     stable = np.asarray([p["point"] for p in panel["fixed_points"] if p["stable"]], dtype=float).reshape(-1, 2)
     unstable = np.asarray([p["point"] for p in panel["fixed_points"] if not p["stable"]], dtype=float).reshape(-1, 2)
     ax.scatter(stable[:, 0], stable[:, 1], s=40, color="#2166ac", label="stable fixed point", zorder=4)
@@ -79,21 +80,21 @@ def fig1(data: dict[str, Any]) -> list[Rendered]:
     out = []
     for model in data["models"]:
         agents = model["agents"]
-        fig, axes = plt.subplots(2, len(agents), figsize=(3.1 * len(agents), 6.4), squeeze=False)
+        fig, axes = plt.subplots(2, len(agents), figsize=(min(PAGE_WIDTH_IN, 2.9 * len(agents)), 7.2),
+                                 squeeze=False, layout="constrained")
         for col, agent in enumerate(agents):
             for row, kind in enumerate(("exact", "trained")):
                 ax = axes[row, col]
                 _field_panel(ax, grid, agent, kind)
-                ax.set_title(f"agent {agent['agent'] + 1}, obs {'/'.join(agent['observations'])} ({kind})", fontsize=8)
-                ax.set_xlabel(f"y[{model['dimensions'][0]}]", fontsize=7)
-                ax.set_ylabel(f"y[{model['dimensions'][1]}]", fontsize=7)
-                ax.tick_params(labelsize=6)
+                ax.set_title(f"agent {agent['agent'] + 1}, obs {'/'.join(agent['observations'])} ({kind})")
+                ax.set_xlabel(f"y[{model['dimensions'][0]}]")
+                ax.set_ylabel(f"y[{model['dimensions'][1]}]")
                 ax.set_aspect("equal")
         handles, labels = axes[0, 0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8)
+        fig.legend(handles, labels, loc="outside lower center", ncol=3)
         fig.suptitle(f"{model['model']}: true state {model['true_state']}, joint support "
-                     f"{{{', '.join(model['joint_support'])}}}, sigma = {data['sigma']:g}", fontsize=10)
-        fig.tight_layout(rect=(0, 0.05, 1, 0.96))
+                     f"{{{', '.join(model['joint_support'])}}}, sigma = {data['sigma']:g}")
+        separate_labels(fig)
         stable_counts = [sum(p["stable"] for p in a["trained"]["fixed_points"]) for a in agents]
         caption = (f"Arrows go from y to f(tau_i, y) in the first two state dimensions (other coordinates 0), "
                    f"exact denoiser (top) and the trained width-{data['width']} network (bottom); "
@@ -108,33 +109,39 @@ def fig1(data: dict[str, Any]) -> list[Rendered]:
 
 # ----- Fig. 2 -------------------------------------------------------------------------------------
 def fig2(data: dict[str, Any]) -> list[Rendered]:
-    fig, (ax_d, ax_f, ax_g) = plt.subplots(1, 3, figsize=(15, 4.6))
+    fig, axes = plt.subplot_mosaic([["d", "f"], ["g", "g"]], figsize=(PAGE_WIDTH_IN, 8.8), layout="constrained",
+                                  height_ratios=(1.2, 1.0))
+    ax_d, ax_f, ax_g = axes["d"], axes["f"], axes["g"]
     panel = data["agent_panel"]
     states = np.asarray(panel["consistent_points"], dtype=float)
     ax_d.scatter(states[:, 0], states[:, 1], marker="*", s=220, facecolor="none", edgecolor="#1b7837",
                  label="consistent state", zorder=2)
-    for point, text in _label_groups(panel["consistent_points"], panel["consistent_states"]):
-        ax_d.annotate(text, point, textcoords="offset points", xytext=(5, 5), fontsize=7, color="#1b7837")
+    side_labels(ax_d, panel["consistent_points"], panel["consistent_states"], "#1b7837")
     for kind, style in (("exact", {"marker": "x", "color": "#555555", "s": 40}),
                         ("trained", {"marker": "o", "facecolor": "none", "edgecolor": "#2166ac", "s": 90})):
         stable = np.asarray([p["point"] for p in panel[kind] if p["stable"]], dtype=float).reshape(-1, 2)
         ax_d.scatter(stable[:, 0], stable[:, 1], label=f"{kind} stable fixed point", zorder=3, **style)
-    ax_d.set_title(f"(d) agent {panel['agent'] + 1}: fixed points against consistent states", fontsize=9)
+    ax_d.set_title(f"(d) agent {panel['agent'] + 1}: fixed points\nagainst consistent states")
     ax_d.set_xlabel("principal axis 1 of the consistent states")
     ax_d.set_ylabel("principal axis 2")
-    ax_d.legend(fontsize=7)
+    legend_below(ax_d, 1)
 
     distances = data["agents_panel"]["nearest_stable_distance"]
     agents = np.arange(1, len(distances["trained"]) + 1)
     for offset, kind, color in ((-0.2, "trained", "#2166ac"), (0.2, "exact", "#999999")):
         values = np.asarray([np.nan if v is None else v for v in distances[kind]], dtype=float)
         ax_f.bar(agents + offset, values, width=0.4, color=color, label=kind)
-    ax_f.set_title(f"(f) distance from the true state {data['agents_panel']['true_state']} to each agent's "
-                   f"nearest stable fixed point", fontsize=9)
+        zero = values == 0.0
+        if zero.any():
+            ax_f.scatter(agents[zero] + offset, values[zero], marker="v", s=40, color=color, edgecolor="black",
+                         linewidth=0.5, label=f"{kind}: distance 0", zorder=3, clip_on=False)
+    ax_f.set_title(f"(f) distance from the true state {data['agents_panel']['true_state']}\nto each agent's "
+                   f"nearest stable fixed point")
     ax_f.set_yscale("symlog", linthresh=SYMLOG_THRESHOLD)
     ax_f.set_xlabel("agent")
     ax_f.set_ylabel(f"||y* - s|| (linear below {SYMLOG_THRESHOLD:g})")
-    ax_f.legend(fontsize=7)
+    ax_f.set_xticks(agents)
+    legend_below(ax_f, 2)
 
     rank = data["rank_panel"]
     ranks = np.asarray(rank["ranks"], dtype=float)
@@ -149,16 +156,14 @@ def fig2(data: dict[str, Any]) -> list[Rendered]:
     ax_g.set_xlim(ranks.min(initial=0) - 1, ranks.max(initial=0) + 1)
     ax_g.set_xlabel(f"rank of J_+ (at most {rank['max_possible_rank']})")
     ax_g.set_ylabel("||D_phi||_2")
-    ax_g.set_title("(g) deviation against Jacobian rank", fontsize=9)
-    ax_g.legend(fontsize=7)
-    fig.suptitle(f"{data['model']}, trained width {data['training']['width']}, sigma = {data['sigma']:g}",
-                 fontsize=10)
-    fig.tight_layout()
+    ax_g.set_title("(g) deviation against Jacobian rank")
+    legend_below(ax_g, 3)
+    fig.suptitle(f"{data['model']}, trained width {data['training']['width']}, sigma = {data['sigma']:g}")
     checks = {c["id"]: c for c in data["checks"]}
     rho = next(iter(checks.values()))
     caption = (f"(d) stable fixed points of the trained and the exact denoiser for one agent's history, projected "
                f"on the principal axes of its consistent states; (f) per agent, the distance from the true state to "
-               f"its nearest stable fixed point; (g) ||D_phi|| against rank(J_+) for {len(ranks)} fixed points of "
+               f"its nearest stable fixed point{_missing_bars(data['agents_panel'])}; (g) ||D_phi|| against rank(J_+) for {len(ranks)} fixed points of "
                f"sampled (history, state) pairs (ranks jittered for display), with R-hat (Eq. 17) averaged over the "
                f"epsilon-local sets of two epsilons. Checks on this denoiser: "
                + "; ".join(f"{c['id']} {c['verdict']}" for c in checks.values())
@@ -167,13 +172,35 @@ def fig2(data: dict[str, Any]) -> list[Rendered]:
                      _png(fig), ("Theorem 2", "Theorem 3", "Finding 3", "Theorem 6"))]
 
 
+def _missing_bars(panel: dict[str, Any]) -> str:
+    """Why an agent in (f) has no bar: a distance of exactly 0 (one consistent state) or no stable fixed point."""
+    notes = []
+    for kind, values in panel["nearest_stable_distance"].items():
+        zero = [k + 1 for k, v in enumerate(values) if v == 0.0]
+        none = [k + 1 for k, v in enumerate(values) if v is None]
+        counts = panel.get("consistent_counts")
+        why = (", because their histories leave one consistent state, and f* is that state everywhere"
+               if counts and kind == "exact" and all(counts[a - 1] == 1 for a in zero) else "")
+        if zero:
+            notes.append(f"{_agents(zero)} no {kind} bar: the {kind} fixed point is the true state itself "
+                         f"(distance 0, marked by a triangle){why}")
+        if none:
+            notes.append(f"{_agents(none)} no {kind} bar: no stable fixed point was found")
+    return "".join(f"; {n}" for n in notes)
+
+
+def _agents(numbers: list[int]) -> str:
+    return f"agent {numbers[0]} has" if len(numbers) == 1 else f"agents {', '.join(map(str, numbers))} have"
+
+
 # ----- Fig. 3 -------------------------------------------------------------------------------------
 _FIG3_AXES = {"width": "network width", "states": "number of states |S|", "samples": "training pairs"}
 
 
 def fig3(data: dict[str, Any]) -> list[Rendered]:
     panels = data["panels"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(PAGE_WIDTH_IN, 3.9 * len(panels)), 4.2), squeeze=False,
+                             layout="constrained")
     notes = []
     for ax, (name, entries) in zip(axes[0], panels.items()):
         labels = [str(e["states"] if name == "states" else e["train_pairs"] if name == "samples" else e["value"])
@@ -187,14 +214,13 @@ def fig3(data: dict[str, Any]) -> list[Rendered]:
         ax.set_xticks(range(len(entries)), labels)
         ax.set_xlabel(_FIG3_AXES[name])
         ax.set_ylabel("||D_phi||_2")
-        ax.set_title(f"deviation against {_FIG3_AXES[name]}", fontsize=9)
+        ax.set_title(f"against {_FIG3_AXES[name]}")
         notes.append(f"{_FIG3_AXES[name]}: " + ", ".join(
             f"{lab} (median {np.median(e['deviation_norms']) if e['deviation_norms'] else float('nan'):.3g}, "
             f"MSE/Bayes {e['training']['mse_ratio']:.2f}, "
             f"ranks {min(e['ranks'], default=0)}-{max(e['ranks'], default=0)})"
             for lab, e in zip(labels, entries)))
-    fig.suptitle(f"Fixed-point deviations (red: median), sigma = {data['sigma']:g}", fontsize=10)
-    fig.tight_layout()
+    fig.suptitle(f"Fixed-point deviations (red: median), sigma = {data['sigma']:g}")
     caption = ("One trained denoiser per setting, the base configuration otherwise; dots are the fixed points "
                "phi_inf(tau)(s) of sampled (history, state) pairs. " + "; ".join(notes) + ".")
     return [Rendered("fig3", "Fig. 3 analogue: deviation against width, number of states and training samples",
@@ -204,7 +230,8 @@ def fig3(data: dict[str, Any]) -> list[Rendered]:
 # ----- Fig. 4 -------------------------------------------------------------------------------------
 def fig4(data: dict[str, Any]) -> list[Rendered]:
     panels = data["panels"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(PAGE_WIDTH_IN, 3.8 * len(panels)), 4.8), squeeze=False,
+                             layout="constrained")
     true = data["true_point"]
     for ax, panel in zip(axes[0], panels):
         paths = np.asarray(panel["path"], dtype=float)             # [starts, steps + 1, 2]
@@ -215,13 +242,13 @@ def fig4(data: dict[str, Any]) -> list[Rendered]:
         ax.scatter([true[0]], [true[1]], marker="*", s=200, color="#1b7837", label="true state", zorder=4)
         agents = panel["agents"]
         shown = ",".join(str(a) for a in agents[:8]) + (",..." if len(agents) > 8 else "")
-        ax.set_title(f"{panel['label']}\nagents [{shown}], {panel['steps']} steps", fontsize=8)
+        ax.set_title(f"{panel['label']}\nagents [{shown}], {panel['steps']} steps", fontsize=FONT)
         ax.set_xlabel(f"y[{data['dimensions'][0]}]")
         ax.set_ylabel(f"y[{data['dimensions'][1]}]")
-    axes[0, 0].legend(fontsize=7)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3)
     fig.suptitle(f"{data['model']}: true state {data['true_state']}, starts from {data['start_distribution']}, "
-                 f"sigma = {data['sigma']:g}", fontsize=10)
-    fig.tight_layout()
+                 f"sigma = {data['sigma']:g}")
     ends = "; ".join(f"{p['label']}: ends at " + ", ".join(f"{s} x{c}" for s, c in p["final_states"].items())
                      for p in panels)
     caption = (f"Each step applies one agent's denoiser (Definition 6); the plane is spanned by the dimensions of "
@@ -265,7 +292,7 @@ def smax_figures(data: dict[str, Any]) -> list[Rendered]:
     from decdiff.implementations.smax import LABEL
 
     fig2, table = data["fig2_g2"], data["table1"]
-    fig, (ax_g, ax_t) = plt.subplots(1, 2, figsize=(13, 4.6))
+    fig, (ax_g, ax_t) = plt.subplots(1, 2, figsize=(PAGE_WIDTH_IN, 5.6), layout="constrained")
     ranks = np.asarray(fig2["ranks"], dtype=float)
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, ranks.size)         # display only, fixed
     ax_g.scatter(ranks + jitter, fig2["deviation_norms"], s=10, alpha=0.6, color="#2166ac", label="fixed point")
@@ -275,8 +302,8 @@ def smax_figures(data: dict[str, Any]) -> list[Rendered]:
                          label=f"mean R-hat, eps = {line['epsilon']:.3g} (quantile {line['quantile']:g})")
     ax_g.set_xlabel(f"rank of J_+ (at most {fig2['max_possible_rank']})")
     ax_g.set_ylabel("||D_phi||_2")
-    ax_g.set_title(f"(g.2) {fig2['label']}, H = {fig2['training']['history_length']}", fontsize=8)
-    ax_g.legend(fontsize=7)
+    ax_g.set_title(f"(g.2) {fig2['label']}, H = {fig2['training']['history_length']}", fontsize=FONT)
+    legend_below(ax_g, 1)
     labels = [f"{c['factor']}={c['value']}" for c in table["columns"]]
     x = np.arange(len(labels))
     for offset, split, color in ((-0.15, "train", "#2166ac"), (0.15, "test", "#b2182b")):
@@ -287,12 +314,12 @@ def smax_figures(data: dict[str, Any]) -> list[Rendered]:
         ax_t.errorbar(x + offset, mean, yerr=[mean - low, high - mean], fmt="o", color=color, capsize=3,
                       label=f"{split} (interval across seeds)")
     ax_t.axhline(0.0, color="#555555", linewidth=0.8)
-    ax_t.set_xticks(x, labels, rotation=45, ha="right", fontsize=7)
+    ax_t.set_xticks(x, labels, rotation=45, ha="right")
     ax_t.set_ylabel("PSNR composite - individual (dB)")
-    ax_t.set_title(f"Table 1 columns: composite > individual in every column: {table['every_column']}", fontsize=8)
-    ax_t.legend(fontsize=7)
-    fig.suptitle(f"{LABEL}: sigma = {table['sigma']:g}, {table['denoising_steps']} denoising steps", fontsize=10)
-    fig.tight_layout()
+    ax_t.set_title(f"Table 1 columns: composite > individual\nin every column: {table['every_column']}",
+                   fontsize=FONT)
+    legend_below(ax_t, 1, below=0.45)
+    fig.suptitle(f"{LABEL}: sigma = {table['sigma']:g}, {table['denoising_steps']} denoising steps")
     rho = fig2["spearman"]
     lines = "; ".join(f"quantile {line['quantile']:g}: {line['degenerate_sets']} of {line['anchors']} sets "
                       f"degenerate, mean R-hat {line['mean_R_hat']}, fraction ||D|| < R-hat "
@@ -313,4 +340,5 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], list[Rendered]]] = {
 
 def render_figures(figures: dict[str, Any]) -> list[Rendered]:
     """Every figure present in the report's ``figures`` data, in order (the SMACv2-like section's last)."""
-    return [r for name, render in RENDERERS.items() if name in figures for r in render(figures[name])]
+    with plt.rc_context(STYLE):
+        return [r for name, render in RENDERERS.items() if name in figures for r in render(figures[name])]

@@ -6,6 +6,7 @@ from typing import Any
 
 from decdiff.report.build import executed_checks
 from decdiff.report.figures import TABLE1_CLAIMS, Rendered, table1_rows
+from decdiff.report.tables import mutant_rows, mutation_caption, mutation_rows, trained_rows
 from decdiff.report.timings import TIMINGS_LINK
 
 READ_ME = ("Commands in this report run from the report's folder: trained denoisers are the checkpoints under "
@@ -39,33 +40,6 @@ def _check_rows(checks: list[dict[str, Any]]) -> list[str]:
                      _number(c["margin"]), failing, f"`{c['reproduce']}`"])
     return _table(["check", "subject", "verdict", "observed", "bound", "margin", "assumptions failing", "reproduce"],
                   rows)
-
-
-def trained_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of the trained denoisers: model, architecture, data and how close to the Bayes MSE."""
-    header = ["model", "width x depth", "H", "trajectories", "seed", "epochs (best)", "train pairs",
-              "validation MSE / Bayes MSE"]
-    rows = [[t["model"], f"{t['config']['width']} x {t['config']['depth']}", str(t["config"]["history_length"]),
-             str(t["config"]["samples"]), str(t["config"]["seed"]),
-             f"{t['record']['epochs']} ({t['record']['best_epoch']})", str(t["record"]["train_pairs"]),
-             f"{t['record']['mse_ratio']:.3f}"] for t in report["trained_denoisers"]]
-    return header, rows
-
-
-def mutation_rows(mutation: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of the mutation table: one row per check, the mutants that kill it (fail where the base holds)."""
-    header = ["check", "killed by"]
-    rows = [[check, ", ".join(killers) or "NOT KILLED"] for check, killers in mutation["killers"].items()]
-    return header, rows
-
-
-def mutation_caption(mutation: dict[str, Any]) -> str:
-    subject = mutation["subject"]
-    defects = "; ".join(f"{m['name']}: {m['defect']}" for m in mutation["mutants"])
-    return (f"Every registered check on deliberately broken denoisers and models ({subject['model']}, "
-            f"H={subject['history_length']}, sigma={subject['sigma']:g}, seed {subject['seed']}). A mutant kills a "
-            f"check when the check fails on it and not on its unbroken base. Kill rate "
-            f"{mutation['kill_rate']:.0%}. Mutants: {defects}.")
 
 
 SUMMARY_INTRO = ("The statement column is computed from the results: false as stated when a check, search or "
@@ -177,7 +151,7 @@ def render_markdown(report: dict[str, Any], figures: list[Rendered]) -> str:
         lines += ["", "Differences from SMACv2:", ""] + [f"- {d}" for d in smax["differences_from_smacv2"]]
     if report.get("mutation"):
         lines += ["", "## Can every check fail? (mutation table)", "", mutation_caption(report["mutation"]), ""] \
-            + _table(*mutation_rows(report["mutation"]))
+            + _table(*mutant_rows(report["mutation"])) + [""] + _table(*mutation_rows(report["mutation"]))
     derivations = {d["derivation_id"]: d for d in report["derivations"]}
     for claim in report["claims"]:
         lines += ["", f"## {claim['name']}: {claim['title']}", "", claim["statement"], "",

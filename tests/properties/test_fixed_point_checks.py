@@ -40,7 +40,8 @@ def noisy_ring() -> list[dict]:
 
 
 def _by_start(records: list[dict]) -> dict[str, dict]:
-    return {r["subject"]["start_distribution"]: r for r in records if r["id"] == "theorem4.posterior_recovery"}
+    return {r["subject"]["start_distribution"]: r for r in records
+            if r["id"].startswith("theorem4.posterior_recovery[")}
 
 
 def test_sensor_ring_holds_everywhere():
@@ -108,7 +109,7 @@ def test_every_fixed_point_check_fails_on_a_shifted_denoiser():
     model = load_model("sensor-ring")
     results = check_denoiser(Shifted(model, 0.1), model, sigma=0.3, history_length=1, checks=IDS, label="shifted",
                              budget=Budget(starts=64))
-    assert {r.id for r in results} == set(IDS)
+    assert {r.id.partition("[")[0] for r in results} == set(IDS)
     for r in results:
         assert r.conclusion_holds is False, r.id
         assert r.verdict == ("violated" if all(r.assumptions.values()) else "outside-assumptions")
@@ -222,3 +223,14 @@ def test_sensor_grid_5x5_with_histories_of_length_5_names_the_failing_assumption
     if theorem2.conclusion_holds is False:                   # the spurious centroids of many consistent states
         extra = [p for p in theorem2.counterexample["fixed_points"] if p["stable"] and not p["within_tolerance"]]
         assert extra and all(p["spectral_radius"] < 1 for p in extra)
+
+
+def test_a_variant_of_a_check_is_selected_by_its_id():
+    """`--check theorem4.posterior_recovery[p_sigma]` runs one start distribution; its reproduce line names it."""
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["verify", "sensor-ring", "--json", "-", "--check", "theorem4.posterior_recovery[p_sigma]"]) == 0
+    (record,) = json.loads(out.getvalue())["checks"]
+    assert record["id"] == "theorem4.posterior_recovery[p_sigma]"
+    assert record["subject"]["start_distribution"] == "p_sigma(y|tau)"
+    assert record["reproduce"].endswith("--check theorem4.posterior_recovery[p_sigma]")

@@ -62,6 +62,21 @@ def test_principal_axes_are_orthonormal_and_span_a_plane():
     assert (axes[np.abs(axes).argmax(axis=0), [0, 1]] > 0).all()
 
 
+def test_principal_axes_of_tied_directions_are_the_same_whatever_the_svd_returns():
+    """Five two-target states of the 3x3 grid: four equal singular values, so LAPACK's basis is arbitrary;
+    reordered and perturbed by round-off, the points must still project the same way on every machine."""
+    model = load_model("sensor-grid:3x3:targets=2:miss=0")
+    names = ["r0c2+r1c0", "r1c0+r1c2", "r1c0+r2c0", "r1c0+r2c1", "r1c0+r2c2"]
+    points = model.states[[model.state_names.index(n) for n in names]].astype(float)
+    _, axes = principal_axes(points)
+    assert np.allclose(axes.T @ axes, np.eye(2))
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        order = rng.permutation(len(points))
+        _, other = principal_axes(points[order] + 1e-13 * rng.standard_normal(points.shape))
+        assert np.abs(other - axes).max() < 1e-9
+
+
 def test_composite_beats_individual_with_the_exact_denoiser():
     """Collectively observable grid, f*: composite diffusion finds the true state, an agent alone cannot."""
     model = load_model("sensor-grid:3x3:targets=2")
