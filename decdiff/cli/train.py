@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from decdiff.errors import InputError
@@ -32,7 +33,11 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     train.add_argument("--learning-rate", type=float, default=5e-3, help="Adam's initial learning rate (default 5e-3)")
     train.add_argument("--patience", type=int, default=40, help="early-stopping patience in epochs (default 40)")
     train.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
-    train.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if available")
+    train.add_argument("--device", choices=("cpu", "cuda"),
+                       help="cpu, or cuda (needs a CUDA build of torch; see the README); default: cuda if available")
+    train.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                       help="torch CPU threads (default: the cores this process may use, "
+                            f"{len(os.sched_getaffinity(0))} here)")
     train.add_argument("--out", required=True, metavar="FILE.pt", help="where to write the checkpoint")
     train.add_argument("--json", action="store_true", help="print the training record as JSON")
     train.set_defaults(run=run_train)
@@ -53,13 +58,17 @@ def run_train(args: argparse.Namespace) -> int:
         raise InputError("the checkpoint file must end in .pt", field=str(out))
     if not out.parent.exists():
         raise InputError("no such directory", source=str(out.parent))
+    if args.threads < 1:
+        raise InputError(f"--threads must be at least 1, got {args.threads}", field="--threads")
+    if args.device == "cuda":
+        require_cuda()
     model = load_model(args.model)
     model.history_shape(args.history_length)
     config = TrainingConfig(history_length=args.history_length, sigma=args.sigma, samples=args.samples,
                             epochs=args.epochs, width=args.width, depth=args.depth, activation=args.activation,
                             noise_conditional=args.noise_conditional, batch_size=args.batch_size,
                             learning_rate=args.learning_rate, patience=args.patience, seed=args.seed,
-                            device=args.device)
+                            device=args.device, threads=min(args.threads, len(os.sched_getaffinity(0))))
     if args.activation not in ("silu", "relu", "tanh", "gelu", "softplus"):
         raise InputError("unknown activation (known: silu, relu, tanh, gelu, softplus)", field=args.activation)
     denoiser, record = train_denoiser(model, config)
@@ -71,3 +80,14 @@ def run_train(args: argparse.Namespace) -> int:
               f"(best {record.best_epoch}) in {record.seconds:.1f}s; validation MSE {record.best_val_mse:.4g}, "
               f"Bayes MSE {record.bayes_mse:.4g} (ratio {record.mse_ratio:.3f}); wrote {out}")
     return 0
+
+
+def require_cuda() -> None:
+    """Raise `InputError` (exit 2, one line) unless torch can train on a CUDA GPU, saying how to get a CUDA build."""
+    import torch
+
+    if not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda} but no usable GPU"
+        raise InputError(f"torch {torch.__version__} is {build}: install a CUDA build of torch (the pip command "
+                         f"for your CUDA version is on https://pytorch.org/get-started/locally/; README, 'Training "
+                         f"on a GPU') or use --device cpu", field="--device")
