@@ -36,8 +36,8 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     train.add_argument("--device", choices=("cpu", "cuda"),
                        help="cpu, or cuda (needs a CUDA build of torch; see the README); default: cuda if available")
     train.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
-                       help="torch CPU threads (default: the cores this process may use, "
-                            f"{len(os.sched_getaffinity(0))} here)")
+                       help="at most this many torch CPU threads (default: the cores this process may use, "
+                            f"{len(os.sched_getaffinity(0))} here), and never more than the idle cores")
     train.add_argument("--out", required=True, metavar="FILE.pt", help="where to write the checkpoint")
     train.add_argument("--json", action="store_true", help="print the training record as JSON")
     train.set_defaults(run=run_train)
@@ -68,7 +68,7 @@ def run_train(args: argparse.Namespace) -> int:
                             epochs=args.epochs, width=args.width, depth=args.depth, activation=args.activation,
                             noise_conditional=args.noise_conditional, batch_size=args.batch_size,
                             learning_rate=args.learning_rate, patience=args.patience, seed=args.seed,
-                            device=args.device, threads=min(args.threads, len(os.sched_getaffinity(0))))
+                            device=args.device, threads=training_threads(args.threads))
     if args.activation not in ("silu", "relu", "tanh", "gelu", "softplus"):
         raise InputError("unknown activation (known: silu, relu, tanh, gelu, softplus)", field=args.activation)
     denoiser, record = train_denoiser(model, config)
@@ -91,3 +91,12 @@ def require_cuda() -> None:
         raise InputError(f"torch {torch.__version__} is {build}: install a CUDA build of torch (the pip command "
                          f"for your CUDA version is on https://pytorch.org/get-started/locally/; README, 'Training "
                          f"on a GPU') or use --device cpu", field="--device")
+
+
+def training_threads(requested: int) -> int:
+    """min(requested, idle cores), at least 1: the idle cores are those this process may use minus the
+    1-minute load average (rounded). Small networks synchronise their threads at every layer, so a
+    thread that waits for a busy core stalls them all: 10 epochs of the README's ``train`` took 49-60 s
+    on 1 thread and 225-243 s on 2 at load average 9-12 on 2 cores."""
+    cores = len(os.sched_getaffinity(0))
+    return max(1, min(requested, cores, cores - round(os.getloadavg()[0])))

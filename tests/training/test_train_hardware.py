@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from decdiff.cli import main
+from decdiff.cli.train import training_threads
 from decdiff.implementations.denoisers.checkpoints import load_checkpoint, save_checkpoint
 from decdiff.implementations.models.registry import load_model
 from decdiff.implementations.training import TrainingConfig, train_denoiser
@@ -22,7 +23,7 @@ def test_device_cuda_without_cuda_exits_2_with_one_line(tmp_path, capsys):
     assert not (tmp_path / "x.pt").exists()
 
 
-def test_threads_is_checked_and_capped_to_the_usable_cores(tmp_path, capsys, monkeypatch):
+def test_threads_is_checked_and_capped_to_the_idle_cores(tmp_path, capsys, monkeypatch):
     assert main(["train", "sensor-ring", "--threads", "0", "--out", str(tmp_path / "x.pt")]) == 2
     assert "--threads" in capsys.readouterr().err
     seen = {}
@@ -37,7 +38,12 @@ def test_threads_is_checked_and_capped_to_the_usable_cores(tmp_path, capsys, mon
     monkeypatch.setattr(training, "train_on_features", spy)
     assert main(["train", "sensor-ring", "--threads", "64", "--width", "8", "--depth", "1", "--samples", "20",
                  "--epochs", "1", "--out", str(tmp_path / "y.pt")]) == 0
-    assert seen["threads"] == min(64, len(os.sched_getaffinity(0)))
+    cores = len(os.sched_getaffinity(0))
+    assert 1 <= seen["threads"] <= cores
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert training_threads(64) == cores and training_threads(1) == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 5.0, 0.0, 0.0))          # a loaded machine
+    assert training_threads(64) == 1
 
 
 def test_checkpoints_load_on_cpu_whatever_device_saved_them(tmp_path, monkeypatch):
