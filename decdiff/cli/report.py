@@ -8,8 +8,12 @@ written beside it with the timings.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from decdiff.cli.common import EXIT_OK, EXIT_VIOLATED, progress
+
+#: Exit status when a step failed twice (its worker died, or it raised) and stopped the run.
+EXIT_FAILED = 3
 
 
 def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -18,21 +22,36 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     report.add_argument("--suite", choices=("quick", "paper"), default="quick", help="quick (default) or paper")
     report.add_argument("--out", default="reports/latest", help="output folder (default reports/latest)")
     report.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    report.add_argument("--workers", type=int, default=1,
+                        help="run the independent steps on a Dask LocalCluster of N processes (default 1: "
+                             "in this process, no Dask)")
+    report.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the independent steps on the Dask cluster at ADDRESS (e.g. tcp://host:8786)")
     report.set_defaults(run=run_report)
     return report
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Write the report; 1 when a check is violated or a claim has no executed check, else 0."""
+    """Write the report; 1 when a check is violated or a claim has no executed check, 3 when a step failed
+    twice, else 0."""
     from pathlib import Path
 
     from decdiff.bench.scaling import scaling_data
     from decdiff.report.build import executed_checks
     from decdiff.report.write import write_report
 
+    from decdiff.errors import InputError
+    from decdiff.parallel.tasks import TaskFailed
+
+    if args.workers < 1:
+        raise InputError(f"--workers must be at least 1, got {args.workers}", field="--workers")
     out_dir = Path(args.out)
-    report = write_report(args.suite, seed=args.seed, out_dir=out_dir, progress=progress,
-                          measure_scaling=scaling_data)
+    try:
+        report = write_report(args.suite, seed=args.seed, out_dir=out_dir, progress=progress,
+                              measure_scaling=scaling_data, workers=args.workers, scheduler=args.scheduler)
+    except TaskFailed as error:
+        print(f"decdiff: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     violated = [c for c in executed_checks(report) if c["verdict"] == "violated"]
     print(f"report written to {out_dir}/ (report.json, report.md, report.html; measured: timings.md)")
     missing = report["claims_without_executed_checks"]
