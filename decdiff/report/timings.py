@@ -44,8 +44,9 @@ def render_timings(timings: dict[str, float], scaling: dict[str, Any] | None, su
     if graph:
         lines += ["", "## The task graph", "",
                   f"Total work {graph['task graph: work']:.1f} s (every step's seconds added up); critical path "
-                  f"{graph['task graph: critical path']:.1f} s (training, then the longest step that reads its "
-                  "checkpoints: the wall time no number of workers can beat); so at most "
+                  f"{graph['task graph: critical path']:.1f} s (the longest chain of steps that wait for one another: "
+                  "training, then a step that reads its checkpoints, or one step alone; the wall time no number "
+                  "of workers can beat); so at most "
                   f"{graph['task graph: speedup bound']:.2f}x faster than one worker with `--workers N` or "
                   "`--scheduler ADDRESS`, however many workers. Training counts as one step at its measured "
                   "wall time (its specs already train in parallel processes)."]

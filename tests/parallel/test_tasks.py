@@ -84,3 +84,12 @@ def test_a_dead_worker_is_retried_once_and_a_second_death_stops_the_run_naming_t
 def test_a_task_that_raises_twice_stops_the_serial_run_naming_the_step():
     with pytest.raises(TaskFailed, match="'bad step' failed twice: ZeroDivisionError"):
         run_tasks([Task("bad step", divmod, (1, 0))], seed=0)
+
+
+def test_report_refuses_zero_workers_in_one_line(tmp_path, capsys):
+    from decdiff.cli import main
+
+    assert main(["report", "--workers", "0", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--workers" in err
+    assert not (tmp_path / "r").exists()
