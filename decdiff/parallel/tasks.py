@@ -44,12 +44,14 @@ class TaskFailed(RuntimeError):
 @dataclass(frozen=True)
 class Task:
     """One independent step: ``function(*args)``, named ``key`` (unique within a run); ``after`` names the
-    steps of the run before it whose output it reads (for `graph_bounds`; `run_tasks` gets them done)."""
+    steps of the run before it whose output it reads (for `graph_bounds`; `run_tasks` gets them done);
+    ``local`` tasks always run in this process, while the cluster works on the others."""
 
     key: str
     function: Callable[..., Any]
     args: tuple = field(default_factory=tuple)
     after: tuple[str, ...] = ()
+    local: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,13 @@ def _distributed(tasks: Sequence[Task], seed: int, workers: int, scheduler: str 
                 threads = threads_per_worker(count) if cluster is not None else 1
                 run = uuid.uuid4().hex[:8]                 # keys stay unique on a cluster shared by runs
                 futures = {client.submit(run_task, task, seed, threads, key=f"decdiff-{run}-{k}", pure=False,
-                                         retries=RETRIES): task.key for k, task in enumerate(tasks)}
+                                         retries=RETRIES): task.key for k, task in enumerate(tasks) if not task.local}
                 done: dict[str, tuple[Any, float]] = {}
+                here = [t for t in tasks if t.local]
+                local = _serial(here, seed, lambda *_: None)
+                for task, result in zip(here, local.results):
+                    done[task.key] = (result, local.seconds[task.key])
+                    progress(len(done), len(tasks), task.key)
                 for future in as_completed(futures):
                     key = futures[future]
                     try:
