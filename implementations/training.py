@@ -310,7 +310,7 @@ def fit_denoiser(denoiser: MLPDenoiser, train: tuple[torch.Tensor, torch.Tensor]
         if val_mse < best:
             best, best_epoch = val_mse, epoch + 1
             best_state = {k: v.detach().clone() for k, v in denoiser.state_dict().items()}
-        bar.set_postfix(val=f"{val_mse:.4g}", **({} if reference_mse is None else {"bayes": f"{reference_mse:.4g}"}))
+        bar.set_postfix(loss=f"{train_curve[-1]:.4g}", val=f"{val_mse:.4g}", **({} if reference_mse is None else {"bayes": f"{reference_mse:.4g}"}))
         if epoch + 1 - best_epoch >= config.patience:
             break
     bar.close()

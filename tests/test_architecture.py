@@ -130,11 +130,13 @@ def test_the_ground_floor_imports_no_top_floor():
 
 #: Each middle floor and the packages above it, which it must not import.
 ABOVE = {
-    "decdiff.implementations": ("decdiff.properties", "decdiff.checking", "decdiff.report", "decdiff.bench",
-                                "decdiff.cli"),
-    "decdiff.theory": ("decdiff.properties", "decdiff.checking", "decdiff.report", "decdiff.bench", "decdiff.cli"),
-    "decdiff.properties": ("decdiff.checking", "decdiff.report", "decdiff.bench", "decdiff.cli"),
-    "decdiff.checking": ("decdiff.report", "decdiff.bench", "decdiff.cli"),
+    "decdiff.implementations": ("decdiff.properties", "decdiff.checking", "decdiff.parallel", "decdiff.report",
+                                "decdiff.bench", "decdiff.cli"),
+    "decdiff.theory": ("decdiff.properties", "decdiff.checking", "decdiff.parallel", "decdiff.report",
+                       "decdiff.bench", "decdiff.cli"),
+    "decdiff.properties": ("decdiff.checking", "decdiff.parallel", "decdiff.report", "decdiff.bench", "decdiff.cli"),
+    "decdiff.checking": ("decdiff.parallel", "decdiff.report", "decdiff.bench", "decdiff.cli"),
+    "decdiff.parallel": ("decdiff.report", "decdiff.bench", "decdiff.cli"),
     "decdiff.report": ("decdiff.bench", "decdiff.cli"),
 }
 

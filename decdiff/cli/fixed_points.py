@@ -18,17 +18,26 @@ from typing import Any
 from decdiff.implementations.models.decpomdp import DecPOMDP
 
 
-def sampled_fixed_points(model: DecPOMDP, history_length: int, sigma: float, seed: int,
-                         starts: int) -> dict[str, Any]:
-    """Sample one joint history (``seed``) and summarise every agent's fixed points at ``sigma``."""
+def sampled_fixed_points(model: DecPOMDP, history_length: int, sigma: float, seed: int, starts: int,
+                         saddle_pairs: int = 256, progress: bool = False) -> dict[str, Any]:
+    """Sample one joint history (``seed``) and summarise every agent's fixed points at ``sigma``.
+
+    Unstable points are searched from the ``saddle_pairs`` closest pairs of stable ones;
+    ``progress`` shows a bar of agents done on stderr.
+    """
+    from tqdm import tqdm
+
     from decdiff.implementations.dynamics.certify import fixed_point_summary
     from decdiff.implementations.histories import agent_histories
     from decdiff.implementations.sampling import sample_trajectories
 
     trajectories = sample_trajectories(model, history_length, 1, seed=seed)
-    summary = fixed_point_summary(model, agent_histories(model, trajectories), sigma, n_starts=starts, seed=seed)
+    with tqdm(total=model.n_agents, desc="fixed points", unit="agent", disable=not progress, leave=False) as bar:
+        summary = fixed_point_summary(model, agent_histories(model, trajectories), sigma, n_starts=starts, seed=seed,
+                                      max_saddle_pairs=saddle_pairs, progress=lambda h: bar.update())
     return {"sigma": sigma, "seed": seed, "history_length": history_length, "starts": starts,
-            "true_state": model.state_names[int(trajectories.states[0, -1])], "agents": summary}
+            "saddle_pairs": saddle_pairs, "true_state": model.state_names[int(trajectories.states[0, -1])],
+            "agents": summary}
 
 
 def json_safe(value: Any) -> Any:
@@ -50,7 +59,7 @@ def print_fixed_points(model: DecPOMDP, record: dict[str, Any], max_points: int)
     """Per agent: a header, up to ``max_points`` states (most probable first; 0: all), spurious points."""
     print(f"fixed points of f* at sigma = {record['sigma']:g} for a sampled joint history (seed {record['seed']}, "
           f"H = {record['history_length']}, true state {record['true_state']}), {record['starts']} starts "
-          f"from p_sigma(y | tau):")
+          f"from p_sigma(y | tau), unstable points from the {record['saddle_pairs']} closest pairs of stable ones:")
     for entry in record["agents"]:
         points = {p["nearest_state"]: p for p in entry["fixed_points"] if not p["spurious"]}
         certified = sum(s["certified"] for s in entry["states"])

@@ -11,11 +11,15 @@ written with ``--out reports/latest``. The comparison is `decdiff.report.compare
 from __future__ import annotations
 
 import argparse
+import sys
 
-from decdiff.cli.common import EXIT_OK, EXIT_VIOLATED, output_folder, progress, seed, step
+from decdiff.cli.common import EXIT_OK, EXIT_VIOLATED, output_folder, positive_int, progress, seed, step
 
 #: Where `decdiff report` writes by default (listed in .gitignore).
 DEFAULT_OUT = "reports/local"
+
+#: Exit status when a step failed twice (its worker died, or it raised) and stopped the run.
+EXIT_FAILED = 3
 
 
 def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -30,24 +34,35 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
                              "folders): verdicts, numbers from the exact denoiser, numbers from trained networks, "
                              "each within its tolerance; exit 1 when a verdict differs or a number leaves its "
                              "tolerance")
+    report.add_argument("--workers", type=positive_int, default=1,
+                        help="run the independent steps on a Dask LocalCluster of N processes (default 1: "
+                             "in this process, no Dask)")
+    report.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the independent steps on the Dask cluster at ADDRESS (e.g. tcp://host:8786)")
     report.set_defaults(run=run_report)
     return report
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Write the report; 1 when a check is violated or a claim has no executed check, else 0."""
+    """Write the report; 1 when a check is violated or a claim has no executed check, 3 when a step failed
+    twice, else 0."""
     if args.compare:
         return run_compare(*args.compare)
     from pathlib import Path
 
     from decdiff.bench.scaling import scaling_data
+    from decdiff.parallel.tasks import TaskFailed
     from decdiff.report.build import executed_checks
     from decdiff.report.write import write_report
 
     out_dir = Path(args.out)
     step("building the report", partial=f"partial results: the files written to {out_dir}/ are whole")
-    report = write_report(args.suite, seed=args.seed, out_dir=out_dir, progress=progress,
-                          measure_scaling=scaling_data)
+    try:
+        report = write_report(args.suite, seed=args.seed, out_dir=out_dir, progress=progress,
+                              measure_scaling=scaling_data, workers=args.workers, scheduler=args.scheduler)
+    except TaskFailed as error:
+        print(f"decdiff: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     violated = [c for c in executed_checks(report) if c["verdict"] == "violated"]
     print(f"report written to {out_dir}/ (report.json, report.md, report.html; measured: timings.md)")
     missing = report["claims_without_executed_checks"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from decdiff.cli.common import (
@@ -40,7 +41,11 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     train.add_argument("--learning-rate", type=positive_float, default=5e-3, help="Adam's initial learning rate (default 5e-3)")
     train.add_argument("--patience", type=positive_int, default=40, help="early-stopping patience in epochs (default 40)")
     train.add_argument("--seed", type=seed, default=0, help="seed of every random choice (default 0)")
-    train.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if available")
+    train.add_argument("--device", choices=("cpu", "cuda"),
+                       help="cpu, or cuda (needs a CUDA build of torch; see the README); default: cuda if available")
+    train.add_argument("--threads", type=positive_int, default=len(os.sched_getaffinity(0)),
+                       help="at most this many torch CPU threads (default: the cores this process may use, "
+                            f"{len(os.sched_getaffinity(0))} here), and never more than the idle cores")
     train.add_argument("--out", required=True, metavar="FILE.pt", type=output_file, help="where to write the checkpoint")
     train.add_argument("--json", action="store_true", help="print the training record as JSON")
     train.set_defaults(run=run_train)
@@ -59,6 +64,8 @@ def run_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".pt":
         raise InputError("a checkpoint's name must end in .pt", source="--out", field=str(out))
+    if args.device == "cuda":
+        require_cuda()
     step("loading the model")
     model = load_model(args.model)
     model.history_shape(args.history_length)
@@ -66,7 +73,7 @@ def run_train(args: argparse.Namespace) -> int:
                             epochs=args.epochs, width=args.width, depth=args.depth, activation=args.activation,
                             noise_conditional=args.noise_conditional, batch_size=args.batch_size,
                             learning_rate=args.learning_rate, patience=args.patience, seed=args.seed,
-                            device=args.device)
+                            device=args.device, threads=training_threads(args.threads))
     if args.activation not in ("silu", "relu", "tanh", "gelu", "softplus"):
         raise InputError("unknown activation (known: silu, relu, tanh, gelu, softplus)", field=args.activation)
     step("training")
@@ -80,3 +87,23 @@ def run_train(args: argparse.Namespace) -> int:
               f"(best {record.best_epoch}) in {record.seconds:.1f}s; validation MSE {record.best_val_mse:.4g}, "
               f"Bayes MSE {record.bayes_mse:.4g} (ratio {record.mse_ratio:.3f}); wrote {out}")
     return 0
+
+
+def require_cuda() -> None:
+    """Raise `InputError` (exit 2, one line) unless torch can train on a CUDA GPU, saying how to get a CUDA build."""
+    import torch
+
+    if not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda} but no usable GPU"
+        raise InputError(f"torch {torch.__version__} is {build}: install a CUDA build of torch (the pip command "
+                         f"for your CUDA version is on https://pytorch.org/get-started/locally/; README, 'Training "
+                         f"on a GPU') or use --device cpu", field="--device")
+
+
+def training_threads(requested: int) -> int:
+    """min(requested, idle cores), at least 1: the idle cores are those this process may use minus the
+    1-minute load average (rounded). Small networks synchronise their threads at every layer, so a
+    thread that waits for a busy core stalls them all: 10 epochs of the README's ``train`` took 49-60 s
+    on 1 thread and 225-243 s on 2 at load average 9-12 on 2 cores."""
+    cores = len(os.sched_getaffinity(0))
+    return max(1, min(requested, cores, cores - round(os.getloadavg()[0])))

@@ -40,7 +40,18 @@ def render_timings(timings: dict[str, float], scaling: dict[str, Any] | None, su
     """timings.md: the steps' seconds, then (if measured) the scaling table and plot."""
     lines = [f"# Timings of the {suite} report", "", "Measured in this run; they change with the machine and "
              "its load. The report's results are in report.json / report.md.", "", "## Steps", ""]
-    lines += _table(["step", "seconds"], [[name, f"{seconds:.3f}"] for name, seconds in timings.items()])
+    graph = {k: v for k, v in timings.items() if k.startswith("task graph: ")}
+    lines += _table(["step", "seconds"], [[name, f"{seconds:.3f}"] for name, seconds in timings.items()
+                                          if name not in graph])
+    if graph:
+        lines += ["", "## The task graph", "",
+                  f"Total work {graph['task graph: work']:.1f} s (every step's seconds added up); critical path "
+                  f"{graph['task graph: critical path']:.1f} s (the longest chain of steps that wait for one another: "
+                  "training, then a step that reads its checkpoints, or one step alone; the wall time no number "
+                  "of workers can beat); so at most "
+                  f"{graph['task graph: speedup bound']:.2f}x faster than one worker with `--workers N` or "
+                  "`--scheduler ADDRESS`, however many workers. Training counts as one step at its measured "
+                  "wall time (its specs already train in parallel processes)."]
     if scaling is not None:
         load = " -> ".join(f"{x:.2f}" for x in scaling["load_average"])
         plan = "; ".join(f"{k} {v}" for k, v in scaling["plan"].items())

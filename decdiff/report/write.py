@@ -39,14 +39,16 @@ def write_files(report: dict[str, Any], out_dir: Path) -> None:
 
 
 def write_report(suite: str | Suite, *, seed: int, out_dir: Path, progress: Progress,
-                 measure_scaling: Callable[[str, int], dict[str, Any]] | None = None) -> dict[str, Any]:
+                 measure_scaling: Callable[[str, int], dict[str, Any]] | None = None, workers: int = 1,
+                 scheduler: str | None = None) -> dict[str, Any]:
     """Build, validate and write the report of `suite` (a name or a `Suite`), then, when the suite names a
     scaling plan and `measure_scaling` is given (``measure_scaling(plan, seed)``, e.g.
     `decdiff.bench.scaling.scaling_data`), measure how costs grow (after the report, so it does not share
-    the machine with it); return the report object."""
+    the machine with it); return the report object. ``workers`` and ``scheduler`` go to `build_report`."""
     suite = SUITES[suite] if isinstance(suite, str) else suite
     out_dir.mkdir(parents=True, exist_ok=True)
-    report, timings = build_report(suite, seed=seed, out_dir=out_dir, progress=progress)
+    report, timings = build_report(suite, seed=seed, out_dir=out_dir, progress=progress, workers=workers,
+                                   scheduler=scheduler)
     write_files(report, out_dir)
     scaling = None
     if suite.scaling is not None and measure_scaling is not None:

@@ -11,6 +11,7 @@ and the isolation level of `isolation` beside the fixed points found numerically
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,7 @@ from decdiff.implementations.dynamics.sigma_bounds import (
     certified_sigma_bounds,
     exact_sigma_c,
 )
+from decdiff.implementations.dynamics.threads import intra_op_threads
 from decdiff.implementations.histories import HistoryBatch
 from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.policies import Policy
@@ -91,12 +93,17 @@ def _finite(value: float) -> float | None:
 
 
 def fixed_point_summary(model: DecPOMDP, agent_histories: HistoryBatch, sigma: float, *,
-                        policy: Policy | None = None, n_starts: int = 256, seed: int = 0) -> list[dict[str, object]]:
+                        policy: Policy | None = None, n_starts: int = 256, seed: int = 0,
+                        max_saddle_pairs: int = 256,
+                        progress: Callable[[int], None] | None = None) -> list[dict[str, object]]:
     """Per history (one per agent): the fixed points of f* found numerically, with certificates and sigma_c.
 
     Certificates, certified sigma_c bounds and isolation levels are computed for all
     histories at once (`geometry`); fixed points per history by `find_fixed_points` from
-    ``n_starts`` starts under p_sigma(y | tau). Each entry: ``agent``, ``sigma``,
+    ``n_starts`` starts under p_sigma(y | tau), unstable ones from the ``max_saddle_pairs``
+    closest pairs of stable ones, in the affine hull of the history's consistent states
+    (`reduced`); ``progress(h)`` is called after history h. Single-threaded
+    (`intra_op_threads`). Each entry: ``agent``, ``sigma``,
     ``fixed_points`` (stable ones: point, nearest state, distance, spectral radius, basin
     mass and interval, ``certified``: whether it lies within its nearest state's certified
     location radius; ``spurious``: it is no state's own, i.e. at least half the least distance
@@ -108,6 +115,13 @@ def fixed_point_summary(model: DecPOMDP, agent_histories: HistoryBatch, sigma: f
     (location and uniqueness radii, Jacobian bound) and sigma_c (exact for one or two
     states, else None; the certified lower bound).
     """
+    with intra_op_threads():
+        return _summary(model, agent_histories, sigma, policy, n_starts, seed, max_saddle_pairs,
+                        progress or (lambda h: None))
+
+
+def _summary(model: DecPOMDP, agent_histories: HistoryBatch, sigma: float, policy: Policy | None, n_starts: int,
+             seed: int, max_saddle_pairs: int, progress: Callable[[int], None]) -> list[dict[str, object]]:
     denoiser = ExactDenoiser(model, policy)
     states = np.ascontiguousarray(model.states, dtype=np.float64)
     posteriors = denoiser.posteriors(agent_histories).numpy()
@@ -123,7 +137,7 @@ def fixed_point_summary(model: DecPOMDP, agent_histories: HistoryBatch, sigma: f
         rows = geo.rows_of(h)
         posterior = torch.from_numpy(posteriors[h])
         found = find_fixed_points(MixtureMap(states_t, posterior), sigma, states_t, posterior, n_starts=n_starts,
-                                  seed=seed)
+                                  seed=seed, max_saddle_pairs=max_saddle_pairs)
         radius = dict(zip(geo.state[rows].tolist(), cert["location_radius"][rows].tolist()))
         own = dict(zip(geo.state[rows].tolist(), geo.cap[rows].tolist()))
         stable = found.stable()
@@ -151,4 +165,5 @@ def fixed_point_summary(model: DecPOMDP, agent_histories: HistoryBatch, sigma: f
                         "sigma_c_exact": _finite(exact[r]), "sigma_c_certified": float(bounds[r])}
                        for r in rows],
         })
+        progress(h)
     return summary

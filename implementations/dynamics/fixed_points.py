@@ -39,6 +39,7 @@ from decdiff.implementations.denoisers.protocol import Denoiser
 from decdiff.implementations.dynamics.completeness import centroid_seeds
 from decdiff.implementations.dynamics.convergence import require_converged
 from decdiff.implementations.dynamics.flows import ConditionedDenoiser, fixed_sigma_flow, proportion_intervals
+from decdiff.implementations.dynamics.reduced import search_problem
 from decdiff.implementations.dynamics.threads import intra_op_threads
 from decdiff.implementations.histories import HistoryBatch
 from decdiff.implementations.models.decpomdp import DecPOMDP
@@ -280,9 +281,11 @@ def find_fixed_points(f: DifferentiableMap, sigma: float, states: torch.Tensor, 
     orbit (for a `CompositeMap`). Runs single-threaded (`intra_op_threads`).
     """
     with intra_op_threads():
-        return _find_fixed_points(f, sigma, states, posterior, start=start, n_starts=n_starts, seed=seed,
-                                  max_steps=max_steps, newton_starts=newton_starts,
-                                  max_saddle_pairs=max_saddle_pairs, orbit=orbit)
+        problem = search_problem(f, states, posterior)     # f*: searched in its states' affine hull (`reduced`)
+        return problem.lift(_find_fixed_points(problem.map, sigma, problem.states, problem.posterior, start=start,
+                                               n_starts=n_starts, seed=seed, max_steps=max_steps,
+                                               newton_starts=newton_starts, max_saddle_pairs=max_saddle_pairs,
+                                               orbit=orbit))
 
 
 def _find_fixed_points(f: DifferentiableMap, sigma: float, states: torch.Tensor, posterior: torch.Tensor, *,

@@ -78,3 +78,21 @@ def test_inspect_rejects_bad_fixed_point_options(capsys, args, needle):
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("decdiff: error:") and needle in lines[0]
+
+
+def test_inspect_without_fixed_points_prints_the_facts_alone(capsys):
+    assert main(["inspect", "sensor-ring", "--no-fixed-points"]) == 0
+    out = capsys.readouterr().out
+    assert "joint history of length 1 determines the state" in out and "fixed points of f*" not in out
+    assert main(["inspect", "sensor-ring", "--no-fixed-points", "--json"]) == 0
+    record = _strict(capsys.readouterr().out)
+    assert record["model"] == "sensor-ring" and "fixed_points" not in record
+
+
+def test_inspect_prints_the_facts_before_the_fixed_points_and_a_progress_bar(capsys):
+    assert main(["inspect", "sensor-ring", "--starts", "16", "--saddle-pairs", "4"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.index("reachable states") < captured.out.index("fixed points of f*")
+    assert "4 closest pairs" in captured.out
+    assert "4/4" in captured.err                       # agents done of all, on stderr
+    assert main(["inspect", "sensor-ring", "--saddle-pairs", "-1"]) == 2

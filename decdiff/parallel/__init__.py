@@ -1,0 +1,1 @@
+"""Running a report's independent steps as tasks, here or on dask.distributed (`tasks`)."""

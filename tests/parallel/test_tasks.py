@@ -1,0 +1,95 @@
+"""The task engine: seeds from the run's seed and each task's key, the same bytes with 1 or 2 Dask workers,
+one retry when a worker dies, a one-line stop naming the step after a second failure."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from decdiff.parallel.tasks import Task, TaskFailed, graph_bounds, run_tasks, task_seed
+from decdiff.report.build import deterministic_torch, independent_tasks
+from decdiff.report.suites import QUICK
+
+
+def draws(n: int) -> list[float]:
+    """What a task that uses the global generators sees."""
+    return torch.rand(n, dtype=torch.float64).tolist() + np.random.rand(n).tolist()
+
+
+def die_once(marker: str) -> str:
+    """Kill this worker process the first time (no exception: the process is gone), succeed the second."""
+    path = Path(marker)
+    if not path.exists():
+        path.write_text("died")
+        os._exit(1)
+    return "second try"
+
+
+def die_always() -> None:
+    os._exit(1)
+
+
+def test_each_task_is_seeded_by_the_run_seed_and_its_key_not_by_order():
+    tasks = [Task("a", draws, (3,)), Task("b", draws, (3,))]
+    forward = run_tasks(tasks, seed=7).results
+    backward = run_tasks(tasks[::-1], seed=7).results[::-1]
+    assert forward == backward and forward[0] != forward[1]
+    assert run_tasks(tasks, seed=8).results != forward
+    assert task_seed(7, "a") != task_seed(7, "b") and task_seed(7, "a") == task_seed(7, "a")
+
+
+def test_the_critical_path_is_the_longest_chain():
+    seconds = {"training": 10.0, "verify trained": 5.0, "derivation": 12.0, "figure": 3.0}
+    after = {"verify trained": ("training",), "figure": ("training",)}
+    bounds = graph_bounds(seconds, after)
+    assert bounds == {"work": 30.0, "critical_path": 15.0, "speedup_bound": 2.0}
+
+
+@pytest.fixture(scope="module")
+def cheap_steps(tmp_path_factory):
+    """The quick suite's cheap steps: its first exact verification runs and three derivations."""
+    from decdiff.theory.registry import all_derivations
+
+    suite = replace(QUICK, runs=tuple(r for r in QUICK.runs if r.training is None)[:2], counterexamples=False)
+    return independent_tasks(suite, 0, tmp_path_factory.mktemp("out"), {}, all_derivations()[:3], [])
+
+
+@pytest.mark.timeout(900)
+def test_two_dask_workers_give_the_bytes_of_the_serial_run(cheap_steps):
+    with deterministic_torch(0):
+        serial = run_tasks(cheap_steps, seed=0)
+        done = []
+        parallel = run_tasks(cheap_steps, seed=0, workers=2, progress=lambda k, n, key: done.append((k, n)))
+    assert json.dumps(serial.results, sort_keys=True) == json.dumps(parallel.results, sort_keys=True)
+    assert done == [(k, len(cheap_steps)) for k in range(1, len(cheap_steps) + 1)]
+    assert set(parallel.seconds) == {t.key for t in cheap_steps}
+
+
+@pytest.mark.timeout(900)
+def test_a_dead_worker_is_retried_once_and_a_second_death_stops_the_run_naming_the_step(tmp_path):
+    result = run_tasks([Task("dies once", die_once, (str(tmp_path / "marker"),))], seed=0, workers=2)
+    assert result.results == ["second try"]
+    with pytest.raises(TaskFailed) as failed:
+        run_tasks([Task("always dies", die_always)], seed=0, workers=2)
+    message = str(failed.value)
+    assert "'always dies'" in message and "failed twice" in message and "\n" not in message
+
+
+def test_a_task_that_raises_twice_stops_the_serial_run_naming_the_step():
+    with pytest.raises(TaskFailed, match="'bad step' failed twice: ZeroDivisionError"):
+        run_tasks([Task("bad step", divmod, (1, 0))], seed=0)
+
+
+def test_report_refuses_zero_workers_in_one_line(tmp_path, capsys):
+    from decdiff.cli import main
+
+    assert main(["report", "--workers", "0", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--workers" in err
+    assert not (tmp_path / "r").exists()
