@@ -27,6 +27,7 @@ exact instance of the paper agrees with a statement already proved symbolically.
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -185,17 +186,19 @@ def srepr_any(obj: Any) -> str:
         return "None"
     if isinstance(obj, (list, tuple)):
         return "(" + ",".join(srepr_any(o) for o in obj) + ")"
-    return sp.srepr(_canonical_dummies(sp.sympify(obj)))
+    return _canonical_dummies(sp.srepr(sp.sympify(obj)))
 
 
-def _canonical_dummies(expr: sp.Basic) -> sp.Basic:
-    """Rename `Dummy` symbols (whose srepr carries a process-dependent counter) to plain
-    symbols numbered by their first appearance, so the hash is reproducible."""
-    dummies: list[sp.Dummy] = []
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.Dummy) and node not in dummies:
-            dummies.append(node)
-    return expr.xreplace({d: sp.Symbol(f"_dummy{i}") for i, d in enumerate(dummies)})
+_DUMMY = re.compile(r"Dummy\('([^']*)', dummy_index=-?\d+\)")
+
+
+def _canonical_dummies(text: str) -> str:
+    """Rename `Dummy` symbols in a srepr (whose ``dummy_index`` is a process-dependent counter) by their
+    first appearance, so the hash is reproducible. Done on the text: a traversal of the expression does
+    not reach every dummy inside unevaluated matrix entries until sympy has simplified them once, which
+    made the hash depend on what had run earlier in the process."""
+    numbers: dict[str, int] = {}
+    return _DUMMY.sub(lambda m: f"Dummy('{m.group(1)}', {numbers.setdefault(m.group(0), len(numbers))})", text)
 
 
 def check_step(step: Step) -> StepResult:

@@ -28,8 +28,7 @@ chain-rule product along the orbit, and each fixed point reports the whole orbit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -38,16 +37,21 @@ from decdiff.implementations.denoisers.exact import ExactDenoiser
 from decdiff.implementations.denoisers.protocol import Denoiser
 from decdiff.implementations.dynamics.completeness import centroid_seeds
 from decdiff.implementations.dynamics.convergence import require_converged
+from decdiff.implementations.dynamics.fixed_point_records import FixedPoint, FixedPointSet, StartDistribution
 from decdiff.implementations.dynamics.flows import ConditionedDenoiser, fixed_sigma_flow, proportion_intervals
 from decdiff.implementations.dynamics.reduced import search_problem
 from decdiff.implementations.dynamics.threads import intra_op_threads
 from decdiff.implementations.histories import HistoryBatch
 from decdiff.implementations.models.decpomdp import DecPOMDP
 from decdiff.implementations.policies import Policy
-from decdiff.tolerances import COARSE_MERGE, FIXED_POINT_DEDUP, FIXED_POINT_RESIDUAL, FLOW_COARSE_STEP, FLOW_STEP
-from decdiff.tolerances import STABILITY_MARGIN
-
-StartDistribution = Literal["prior-sigma", "standard", "posterior"]
+from decdiff.tolerances import (
+    COARSE_MERGE,
+    FIXED_POINT_DEDUP,
+    FIXED_POINT_RESIDUAL,
+    FLOW_COARSE_STEP,
+    FLOW_STEP,
+    STABILITY_MARGIN,
+)
 
 #: Damped Newton tries these step halvings first, in one batched call, before all the others
 #: (the same alpha is chosen; on a trained width-1024 network the whole search's evaluations
@@ -100,56 +104,6 @@ class CompositeMap:
         for f, point in zip(self.maps, points[:-1]):
             total = f.jacobian(point, sigma) @ total
         return total
-
-
-@dataclass(frozen=True)
-class FixedPoint:
-    """One fixed point y* = f(y*) (of a conditioned denoiser, or of a composite map).
-
-    Attributes:
-        point: ``[d]`` y*.
-        residual: ||f(y*) - y*||.
-        eigenvalues: ``[d]`` complex eigenvalues of J_f(y*).
-        spectral_radius: max |lambda| (the paper's |lambda_max|, Eq. 11).
-        stable: spectral radius < 1 - STABILITY_MARGIN.
-        basin_count: starts whose plain iteration converged to y*.
-        basin_mass: basin_count / number of starts; ``basin_ci`` its Wilson interval.
-        nearest_state: index (into the model's states) of the nearest consistent state.
-        distance: ||y* - s_nearest||.
-        orbit: ``[k, d]`` the period-k orbit through y* for a composite map, else None.
-    """
-
-    point: np.ndarray
-    residual: float
-    eigenvalues: np.ndarray
-    spectral_radius: float
-    stable: bool
-    basin_count: int
-    basin_mass: float
-    basin_ci: tuple[float, float]
-    nearest_state: int
-    distance: float
-    orbit: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class FixedPointSet:
-    """Every fixed point found for one map at one sigma, with how they were found."""
-
-    points: tuple[FixedPoint, ...]
-    sigma: float
-    start: StartDistribution
-    n_starts: int
-    unconverged: int
-    consistent: np.ndarray
-    posterior: np.ndarray
-    tolerances: dict[str, float] = field(default_factory=dict)
-
-    def stable(self) -> tuple[FixedPoint, ...]:
-        return tuple(p for p in self.points if p.stable)
-
-    def unstable(self) -> tuple[FixedPoint, ...]:
-        return tuple(p for p in self.points if not p.stable)
 
 
 def draw_starts(kind: StartDistribution, n: int, states: torch.Tensor, posterior: torch.Tensor, sigma: float,

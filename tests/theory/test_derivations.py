@@ -127,3 +127,14 @@ def test_critical_sigma_separates_minor_attractor(ratio: float) -> None:
 def test_critical_sigma_rejects_bad_input(args: tuple[float, float]) -> None:
     with pytest.raises(ValueError):
         critical.critical_sigma(*args)
+
+
+def test_hash_does_not_depend_on_what_ran_before_in_the_process() -> None:
+    """Checking a derivation's steps simplifies its expressions once; the hash must not see that."""
+    from decdiff.theory.derivation import expression_hash
+
+    for module in MODULES:
+        fresh = module.build()
+        before = expression_hash(fresh.steps)
+        fresh.verify()
+        assert expression_hash(fresh.steps) == before == module.build().verify().expression_hash, module.__name__
