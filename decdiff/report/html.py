@@ -78,7 +78,7 @@ Python {{ r.environment.python }}.</p>
 {% endif %}
 <h2 id="summary">Summary</h2>
 <p>{{ summary_intro|md }}</p>
-<div class="wide"><table><tr><th>claim</th><th>statement</th><th>why</th><th>symbolic</th><th>exact denoiser</th><th>trained denoisers</th></tr>
+<div class="wide"><table id="summary-table"><tr><th>claim</th><th>statement</th><th>why</th><th>symbolic</th><th>exact denoiser</th><th>trained denoisers</th></tr>
 {% for row in r.summary %}
 {% set claim = claims[row.claim] %}
 <tr><td><a href="#{{ row.claim|section_id }}">{{ row.claim }}</a>: {{ row.title }}</td>

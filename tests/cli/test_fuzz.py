@@ -12,6 +12,7 @@ parsing, validation, model and denoiser loading, output writing and the messages
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -21,6 +22,8 @@ from hypothesis import strategies as st
 from decdiff.cli import build_parser, main
 from decdiff.cli import common as types
 from decdiff.files import write_text
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TEXT_JUNK = st.sampled_from(["", "x", "1.5", "1e3", "0x10", " 3", "-", "--", "é", "nan"])
 
@@ -52,6 +55,8 @@ BY_DEST = {
     "check": mostly(st.sampled_from(["theorem1.converged_diffusion", "trained.reference_mse"]), ["no.such.check"]),
     "baseline": mostly(st.just("baseline.json"), ["existing.txt", "/nonexistent/b.json", "."]),
     "activation": mostly(st.sampled_from(["silu", "relu"]), ["bogus"]),
+    "compare": mostly(st.sampled_from(["a.json", "."]), ["existing.txt", "/nonexistent/report.json"]),
+    "scheduler": mostly(st.just("tcp://127.0.0.1:8786"), ["not-an-address"]),
 }
 USER = "from decdiff.implementations.denoisers.exact import ExactDenoiser\n\n\n" \
        "def make(model, sigma):\n    return ExactDenoiser(model)\n\n\ndef none(model, sigma):\n    return None\n"
@@ -76,6 +81,9 @@ def _tokens(action: argparse.Action, valid: bool) -> st.SearchStrategy[list[str]
         return st.sampled_from([[], [flag]])
     if action.nargs in ("*", "?"):
         return st.lists(_value(action, valid), max_size=1 if action.nargs == "?" else 3).map(lambda vs: [flag, *vs])
+    if isinstance(action.nargs, int):
+        values = st.lists(_value(action, valid), min_size=action.nargs, max_size=action.nargs)
+        return st.one_of(st.just([]), values.map(lambda vs: [flag, *vs]))
     one = st.one_of(_value(action, valid).map(lambda v: [flag, v]), _value(action, valid).map(lambda v: [f"{flag}={v}"]))
     if isinstance(action, argparse._AppendAction):
         return st.lists(one, max_size=3).map(lambda groups: [t for g in groups for t in g])
@@ -110,13 +118,15 @@ def stand_ins(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     write_text("user.py", USER)
     write_text("existing.txt", "not a model, a checkpoint or a baseline\n")
+    write_text("a.json", (ROOT / "reports" / "latest" / "report.json").read_text())
     facts, co_witness = model_facts.model_facts, model_facts.joint_history_co_witness
     record = SimpleNamespace(epochs=1, best_epoch=1, seconds=0.0, best_val_mse=0.0, bayes_mse=0.0, mse_ratio=1.0,
                              to_json=dict)
     for target, stand_in in {
         "decdiff.checking.registry.check_denoiser": lambda *a, **k: [],
-        "decdiff.cli.fixed_points.sampled_fixed_points": lambda model, h, sigma, seed, starts: {
-            "sigma": sigma, "seed": seed, "history_length": h, "starts": starts, "true_state": "s", "agents": []},
+        "decdiff.cli.fixed_points.sampled_fixed_points": lambda model, h, sigma, seed, starts, *a, **k: {
+            "sigma": sigma, "seed": seed, "history_length": h, "starts": starts, "saddle_pairs": 0, "true_state": "s",
+            "agents": []},
         "decdiff.implementations.model_facts.model_facts": lambda model, h: facts(model, min(h, 2)),
         "decdiff.implementations.model_facts.joint_history_co_witness": lambda model, h: co_witness(model, min(h, 2)),
         "decdiff.implementations.training.train_denoiser": lambda model, config: (

@@ -80,11 +80,12 @@ def interrupted(tmp_path: Path, how: str, argv: list[str], signum: int) -> tuple
     return process.returncode, err.strip().splitlines()
 
 
-def test_sigint_during_the_checks_exits_130(tmp_path):
+def test_sigint_during_a_denoiser_call_exits_130(tmp_path):
+    """The first call is the probe (the same batch twice, before any check), inside 'loading the denoiser'."""
     (tmp_path / "slow.py").write_text(SLOW_DENOISER)
     code, lines = interrupted(tmp_path, "denoiser", ["verify", "sensor-ring", "--denoiser", "slow.py:make",
                                                     "--json", "out.json"], signal.SIGINT)
-    assert code == 130 and lines == [("decdiff: interrupted by SIGINT in step 'running the checks'; "
+    assert code == 130 and lines == [("decdiff: interrupted by SIGINT in step 'loading the denoiser'; "
                                       "nothing was written")]
     assert not (tmp_path / "out.json").exists()
 

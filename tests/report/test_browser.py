@@ -72,7 +72,7 @@ const headings = [...document.querySelectorAll('h2, h3')].filter(h => !h.closest
 return {
   headings: headings.map(h => h.id),
   contents: [...document.querySelectorAll('nav#contents a')].map(a => a.getAttribute('href')),
-  summary: [...document.querySelectorAll('#summary + div table a')].map(a => a.getAttribute('href')),
+  summary: [...document.querySelectorAll('#summary-table td:first-child a')].map(a => a.getAttribute('href')),
   text: document.body.innerText,
   codes: [...document.querySelectorAll('code')].map(c => ({text: c.textContent, lines: c.getClientRects().length,
     overflow: getComputedStyle(c).overflowX, scrolls: c.scrollWidth > c.clientWidth + 1,
