@@ -29,7 +29,7 @@ def pause():
 if how == "report":
     import decdiff.report.write
 
-    def build_report(suite, *, seed, out_dir, progress):
+    def build_report(suite, *, seed, out_dir, progress, **options):
         progress("checks on sensor-ring")
         pause()
     decdiff.report.write.build_report = build_report
