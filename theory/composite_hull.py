@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from decdiff.theory.derivation import Assumption, Derivation, Step, unchanged
+from decdiff.theory.derivation import Assumption, Derivation, Step, fresh_sympy_cache, unchanged
 
 Map = Callable[[sp.Expr, sp.Expr, sp.Expr], sp.Expr]
 p, q = sp.symbols("p q", positive=True)
@@ -127,6 +127,7 @@ def anisotropic_steps() -> tuple[Step, ...]:
     )
 
 
+@fresh_sympy_cache
 def build(local_map: Map = isotropic_map) -> Derivation:
     """The derivation; `local_map` replaces the claimed isotropic contraction."""
     steps = (*hull_steps(local_map), *norm_steps(), *anisotropic_steps())

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from decdiff.theory.derivation import Assumption, Derivation, Step, rotation_2d, unchanged
+from decdiff.theory.derivation import Assumption, Derivation, Step, fresh_sympy_cache, rotation_2d, unchanged
 
 act = sp.Function("act")
 _x = sp.Symbol("x")
@@ -145,6 +145,7 @@ def counterexample_steps() -> tuple[Step, ...]:
     )
 
 
+@fresh_sympy_cache
 def build(width: int = 2, state_dim: int = 3) -> Derivation:
     """The derivation; `width` > `state_dim` drops the assumption the identity needs."""
     steps = (*holding_steps(width, state_dim), eigen_form_step(), wide_gram_singular_step(),

@@ -32,7 +32,7 @@ import math
 import sympy as sp
 from scipy.optimize import brentq
 
-from decdiff.theory.derivation import Assumption, Derivation, Step, unchanged
+from decdiff.theory.derivation import Assumption, Derivation, Step, fresh_sympy_cache, unchanged
 
 x, z, u = sp.symbols("x z u", real=True)
 d, sigma, r, a = sp.symbols("d sigma r a", positive=True)
@@ -170,6 +170,7 @@ def instance_steps() -> tuple[Step, ...]:
     )
 
 
+@fresh_sympy_cache
 def build(log_r_of_u: sp.Expr = LOG_R_OF_U, sigma_of_u: sp.Expr = SIGMA_OF_U) -> Derivation:
     """The derivation; the keyword arguments replace the claimed parametrisation."""
     steps = (reduction_step(), *saddle_node_steps(log_r_of_u, sigma_of_u),

@@ -26,6 +26,7 @@ exact instance of the paper agrees with a statement already proved symbolically.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import json
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import sympy as sp
+from sympy.core.cache import clear_cache
 
 Relation = Literal["eq", "ne", "ge", "gt", "superset"]
 Mode = Literal["general", "fixed-size", "instance"]
@@ -336,3 +338,14 @@ def _split_sum(total: sp.Sum) -> sp.Basic:
         inner = sp.Sum(inside, *total.limits)
         result += outside * (inner.doit() if inside == 1 else inner)
     return result
+
+
+def fresh_sympy_cache(build: Callable[..., Derivation]) -> Callable[..., Derivation]:
+    """Run a derivation's ``build`` on an empty sympy cache: sympy's derivative cache hands the chain rule's
+    ``Subs`` whichever bound variable it made first (a ``Dummy`` or a plain ``x``), so without this the
+    built expressions, and their hash, would depend on what ran before in the process."""
+    @functools.wraps(build)
+    def built(*args: Any, **kwargs: Any) -> Derivation:
+        clear_cache()
+        return build(*args, **kwargs)
+    return built

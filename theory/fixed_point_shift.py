@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from decdiff.theory.derivation import Assumption, Derivation, Step, rotation_2d, unchanged
+from decdiff.theory.derivation import Assumption, Derivation, Step, fresh_sympy_cache, rotation_2d, unchanged
 
 n = sp.Symbol("n", integer=True, positive=True)
 h = sp.Symbol("h", integer=True, positive=True)
@@ -79,6 +79,7 @@ def counterexample_step() -> Step:
                 simplifier=unchanged)
 
 
+@fresh_sympy_cache
 def build(shift: sp.MatrixExpr = SHIFT, error_bound: sp.Expr = ERROR_BOUND) -> Derivation:
     """The derivation; the keyword arguments replace the claimed shift and bound."""
     l1, l2 = sp.symbols("lambda1 lambda2", real=True)

@@ -22,7 +22,7 @@ from functools import partial
 
 import sympy as sp
 
-from decdiff.theory.derivation import Assumption, Derivation, Step, linearize_sums
+from decdiff.theory.derivation import Assumption, Derivation, Step, fresh_sympy_cache, linearize_sums
 
 k, K = sp.symbols("k K", integer=True, positive=True)
 i, l = sp.symbols("i l", integer=True, positive=True)
@@ -105,6 +105,7 @@ def rank_null_vector_step(n_states: int = 3) -> Step:
                        "is the linear dependence proved in step linear_dependence.")
 
 
+@fresh_sympy_cache
 def build(jacobian: sp.Expr | None = None, gram_weight_sign: int = 1,
           rank_states: int = 3) -> Derivation:
     """The derivation; the keyword arguments replace claimed objects for mutants."""

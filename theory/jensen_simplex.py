@@ -21,7 +21,7 @@ from __future__ import annotations
 import sympy as sp
 
 from decdiff.theory.composite_hull import cauchy_schwarz_step
-from decdiff.theory.derivation import Assumption, Derivation, Step, linearize_sums
+from decdiff.theory.derivation import Assumption, Derivation, Step, fresh_sympy_cache, linearize_sums
 
 m = sp.Symbol("m", integer=True, positive=True)
 t = sp.Symbol("t", positive=True)
@@ -94,6 +94,7 @@ def counterexample_steps() -> tuple[Step, ...]:
     )
 
 
+@fresh_sympy_cache
 def build(expected_weight: sp.Expr = EXPECTED_WEIGHT) -> Derivation:
     """The derivation; `expected_weight` replaces the claimed E[beta_j]."""
     steps = (*simplex_steps(expected_weight), *counterexample_steps())

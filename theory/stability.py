@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from decdiff.theory.derivation import Assumption, Derivation, Step
+from decdiff.theory.derivation import Assumption, Derivation, Step, fresh_sympy_cache
 
 y = sp.Symbol("y", real=True)
 delta = sp.Symbol("delta", positive=True)
@@ -96,6 +96,7 @@ def nonhyperbolic_steps(mapping: sp.Expr) -> tuple[Step, ...]:
     )
 
 
+@fresh_sympy_cache
 def build(nonhyperbolic_map: sp.Expr = NONHYPERBOLIC_MAP, exponent_shift: int = 0) -> Derivation:
     """The derivation; the keyword arguments replace the claimed map or scaling."""
     steps = (scaling_step(exponent_shift), norm_below_one_step(), local_contraction_step(),

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from decdiff.theory.derivation import Assumption, Derivation, Step
+from decdiff.theory.derivation import Assumption, Derivation, Step, fresh_sympy_cache
 
 Half = sp.Rational(1, 2)
 
@@ -176,6 +176,7 @@ def counterexample_steps(final_step_observable: bool = False) -> tuple[Step, ...
     )
 
 
+@fresh_sympy_cache
 def build(final_step_observable: bool = False) -> Derivation:
     """The derivation; `final_step_observable=True` silently adds (C2) to the multi-step
     counterexample, which must then stop being one."""

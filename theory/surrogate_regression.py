@@ -28,7 +28,7 @@ from functools import partial
 
 import sympy as sp
 
-from decdiff.theory.derivation import Assumption, Derivation, Step, linearize_sums, unchanged
+from decdiff.theory.derivation import Assumption, Derivation, Step, fresh_sympy_cache, linearize_sums, unchanged
 
 k, N = sp.symbols("k N", integer=True, positive=True)
 x, a, b_, c_ = (sp.IndexedBase(name, real=True) for name in ("x", "a", "b", "c"))
@@ -167,6 +167,7 @@ def interpolation_steps() -> tuple[Step, ...]:
     )
 
 
+@fresh_sympy_cache
 def build(residual: sp.Expr = RESIDUAL) -> Derivation:
     """The derivation; `residual` replaces the claimed closed form of Eq. 17."""
     steps = (intercept_step(), moments_step(), *normal_equation_steps(residual),

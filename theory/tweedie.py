@@ -22,7 +22,7 @@ from functools import partial
 
 import sympy as sp
 
-from decdiff.theory.derivation import Assumption, Derivation, Step, linearize_sums
+from decdiff.theory.derivation import Assumption, Derivation, Step, fresh_sympy_cache, linearize_sums
 
 k, K = sp.symbols("k K", integer=True, positive=True)
 d = sp.Symbol("d", integer=True, positive=True)
@@ -68,6 +68,7 @@ def _numerator(expr: sp.Expr) -> sp.Expr:
     return linearize_sums(sp.fraction(sp.together(expr))[0])
 
 
+@fresh_sympy_cache
 def build(score: sp.Expr | None = None, minimiser: sp.Expr = m,
           curvature: sp.Expr = sp.Integer(2)) -> Derivation:
     """The derivation; the keyword arguments replace the claimed expressions."""
