@@ -194,27 +194,30 @@ def noise_widening(rms: float, dim: int, rows: int) -> float:
 
 
 
-# ----- baselines of `decdiff check` (issue 8) -----------------------------------------------------
-#: A margin recomputed on the same subject with the same seed changes only through floating-point
-#: round-off when the denoiser is unchanged: float32 networks carry ~1.2e-7 relative error per
-#: operation (float32 machine epsilon), which reductions reordered by another BLAS build or
-#: thread count amplify by a small factor; float64 margins agree to ~1e-12. A drop of at most
-#: this times max(1, |margin|) is therefore round-off, not a regression.
-BASELINE_MARGIN_ROUND_OFF = 1e-6
+# ----- baselines of `decdiff check` (issue 8, issue 16) --------------------------------------------
+#: Entries of a check's ``tolerance`` record that are absolute accuracies of the quantities it computes
+#: (not fractions, levels or rates): how far apart two fixed points may be and still be one
+#: (``distance``), the step at which flows stop, Newton's residual, the round-off the reference checks
+#: allow. A margin cannot be resolved more finely than the largest of them.
+ABSOLUTE_ACCURACY_KEYS = ("distance", "flow_step", "fixed_point_residual", "largest_round_off")
 
 
-def baseline_margin_tolerance(margin: float, ci: tuple[float, float] | None) -> float:
-    """How far a check's margin may drop below its baseline before it counts as a regression.
+def baseline_margin_tolerance(observed: float | None, bound: float | None, ci: tuple[float, float] | None,
+                              tolerance: dict[str, object], eps: float) -> float:
+    """How far a check's margin ``bound - observed`` may drop below its baseline before it counts as a regression.
 
-    A deterministic margin (exact posteriors, fixed points, fitted slopes) may drop by
-    round-off only: ``BASELINE_MARGIN_ROUND_OFF * max(1, |margin|)``. A Monte-Carlo margin
-    comes with its CONFIDENCE_LEVEL interval ``ci`` for the observed value; the check cannot
-    resolve changes smaller than the interval's half-width, so that half-width is added.
+    The sum of what the check cannot resolve: half its CONFIDENCE_LEVEL interval ``ci`` (a
+    Monte-Carlo margin), the largest absolute accuracy in its ``tolerance`` record
+    (ABSOLUTE_ACCURACY_KEYS), and the round-off of the margin itself,
+    ``REFERENCE_ROUND_OFF_FACTOR * eps * max(|observed|, |bound|)`` with ``eps`` the machine epsilon
+    of the denoiser's output dtype (1.2e-7 for float32 networks, 2.2e-16 for float64).
     """
-    tolerance = BASELINE_MARGIN_ROUND_OFF * max(1.0, abs(float(margin)))
+    result = REFERENCE_ROUND_OFF_FACTOR * eps * max(abs(float(v)) for v in (observed, bound, 0.0) if v is not None)
+    accuracies = [float(tolerance[k]) for k in ABSOLUTE_ACCURACY_KEYS if isinstance(tolerance.get(k), (int, float))]
+    result += max(accuracies, default=0.0)
     if ci is not None and all(np.isfinite(ci)):
-        tolerance += 0.5 * abs(float(ci[1]) - float(ci[0]))
-    return tolerance
+        result += 0.5 * abs(float(ci[1]) - float(ci[0]))
+    return result
 
 
 # ----- composite diffusion: Theorem 7, Corollaries 7.1 and 7.2, Finding 6, Theorem 8 (issue 5) ----------
@@ -247,6 +250,10 @@ COMPOSITE_RELATIVE = 0.1
 #: and rejects f* evaluated at 2 sigma = 0.6, whose fixed points sit 0.135 from the states
 #: (docs/claims.md#finite-sigma).
 FIXED_POINT_DEVIATION_FRACTION = 0.05
+#: The same radius sizes the balls on which `reference.max_deviation` judges a trained denoiser:
+#: B(s, R) with R = r_min + FIXED_POINT_DEVIATION_FRACTION x c, allowed deviation R - M(R)
+#: (`self_map_slack` in implementations/dynamics/contraction.py: the most a map may stray from f* there
+#: and still map the ball into itself, hence have a fixed point in it).
 
 #: Theorem 1 as a high-probability statement (docs/claims.md#theorem-1): the flow from y0 ~ p_sigma(y | tau)
 #: must end at the posterior argmax for y0 except with probability at most this. The band where

@@ -107,6 +107,12 @@ class HistoryBatch:
                                self.observations.numpy()], axis=1)
 
 
+def concatenate_histories(batches: list[HistoryBatch]) -> HistoryBatch:
+    """One batch holding the rows of `batches` (one model, one padded width) in order."""
+    fields = ("agents", "actions", "observations", "lengths", "features")
+    return HistoryBatch(*(torch.cat([getattr(b, name) for b in batches]) for name in fields), batches[0].encoding)
+
+
 def history_batch(model: DecPOMDP, agents: np.ndarray, actions: np.ndarray, observations: np.ndarray,
                   lengths: np.ndarray | None = None, horizon: int | None = None) -> HistoryBatch:
     """Build a batch from padded index arrays (all histories full length if `lengths` is None)."""

@@ -23,6 +23,7 @@ from decdiff.properties.context import CheckContext
 from decdiff.properties.fixed_point_sets import (
     examined_histories,
     history_description,
+    search_completeness,
     sigma_below_sigma_c,
     stable_points,
     tolerance_record,
@@ -67,7 +68,8 @@ def single_fixed_point(ctx: CheckContext) -> list[CheckResult]:
         details={"observed_is": "max over histories with one stable fixed point of the largest distance from it "
                                 "to a consistent state, in units of that state's tolerance",
                  "histories": len(examined), "histories_with_one_stable_fixed_point": len(premise),
-                 "of_which_single_consistent_state": sum(len(examined[k].consistent) == 1 for k in premise)},
+                 "of_which_single_consistent_state": sum(len(examined[k].consistent) == 1 for k in premise),
+                 "completeness": search_completeness(ctx, examined)},
     )
     target_margin(result.margin, ID)
     return [result]

@@ -34,6 +34,8 @@ import torch
 from decdiff.implementations.analysis.jacobian_rank import float64_copy
 from decdiff.implementations.denoisers.exact import mixture_weights
 from decdiff.implementations.dynamics.certify import certify
+from decdiff.implementations.dynamics.completeness import missable_basin_mass
+from decdiff.implementations.dynamics.contraction import geometry
 from decdiff.implementations.dynamics.fixed_points import (
     FixedPointSet,
     StartDistribution,
@@ -42,6 +44,7 @@ from decdiff.implementations.dynamics.fixed_points import (
     fixed_points,
 )
 from decdiff.implementations.dynamics.flows import ConditionedDenoiser, fixed_sigma_flow
+from decdiff.implementations.dynamics.isolation import isolation_gap
 from decdiff.implementations.dynamics.threads import intra_op_threads
 from decdiff.implementations.histories import HistoryBatch, history_batch
 from decdiff.properties.context import CheckContext
@@ -260,6 +263,27 @@ def stable_points(ctx: CheckContext, examined: ExaminedHistory) -> np.ndarray:
         return np.zeros((0, ctx.model.state_dim))
     representatives, _ = cluster(torch.from_numpy(np.array(points)))
     return representatives.numpy()
+
+
+def search_completeness(ctx: CheckContext, examined: list[ExaminedHistory]) -> dict[str, object]:
+    """How complete the stable sets of `stable_points` are: proved for the exact denoiser on the histories where
+    sigma is below sigma_iso (every stable fixed point is then a certified one, isolation.py), elsewhere only
+    searched, with the basin mass each start distribution may have missed (`missable_basin_mass`)."""
+    proved = 0
+    if is_exact(ctx) and examined:
+        geo = geometry(np.ascontiguousarray(ctx.model.states, dtype=np.float64),
+                       np.stack([e.posterior for e in examined]))
+        proved = int((isolation_gap(geo, np.full(len(examined), float(ctx.sigma))) < 0.0).sum())
+    posterior, normal = ctx.budget.starts, max(1, ctx.budget.starts // EXPLORATION_DIVISOR)
+    record: dict[str, object] = {"histories": len(examined), "proved_complete": proved}
+    if proved == len(examined):
+        return record | {"statement": "proved complete: exact denoiser below sigma_iso on every history examined"}
+    mass_posterior, mass_normal = missable_basin_mass(posterior), missable_basin_mass(normal)
+    return record | {
+        "missable_basin_mass": {"p_sigma": mass_posterior, "normal": mass_normal},
+        "statement": f"searched, not proved, on {len(examined) - proved} of {len(examined)} histories: an "
+                     f"attractor with basin mass below {mass_posterior:.3g} under p_sigma(y | tau) ({posterior} "
+                     f"starts) and below {mass_normal:.3g} under N(0, I) ({normal} starts) could have been missed"}
 
 
 @dataclass(frozen=True, eq=False)

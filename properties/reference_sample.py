@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from decdiff.implementations.dynamics.certify import certify_rows
+from decdiff.implementations.dynamics.contraction import geometry, self_map_slack
 from decdiff.implementations.histories import HistoryBatch
 from decdiff.implementations.training import sample_pairs
 from decdiff.properties.context import CheckContext
@@ -109,3 +111,79 @@ def reference_sample(ctx: CheckContext, sigma: float) -> ReferenceSample:
                                           ctx.reference(histories, y, sigmas), float(sigma), seed,
                                           float(torch.finfo(f.dtype).eps), n_data)
     return ctx.shared[key]
+
+
+#: Points drawn uniformly in each ball of `ball_sample` (the ball's centre is added to them).
+BALL_DRAWS = 64
+
+
+@dataclass(frozen=True, eq=False)
+class BallSample:
+    """Rows y uniform in balls B(s, R) around consistent states s (`ball_sample`): histories ``[N]``,
+    y, f and f* ``[N, d]`` (float64), each row's ball centre (state index), radius R and
+    slack epsilon = R - M(R); `uncertified` counts the consistent states that got no ball."""
+
+    histories: HistoryBatch
+    y: torch.Tensor
+    f: torch.Tensor
+    f_star: torch.Tensor
+    state: np.ndarray
+    radius: np.ndarray
+    slack: np.ndarray
+    sigma: float
+    balls: int
+    uncertified: int
+
+    @property
+    def deviation(self) -> np.ndarray:
+        """``[N]``: ||f - f*|| on every row."""
+        return torch.linalg.vector_norm(self.f - self.f_star, dim=1).numpy()
+
+    def row(self, k: int) -> dict:
+        """Row k as a counterexample: the history, y, sigma, f, f*, and the ball it was drawn in."""
+        h = self.histories
+        return {"agent": int(h.agents[k]), "observations": h.observations[k].tolist(),
+                "actions": h.actions[k].tolist(), "y": self.y[k].tolist(), "sigma": self.sigma,
+                "f": self.f[k].tolist(), "f_star": self.f_star[k].tolist(),
+                "distance": float(torch.linalg.vector_norm(self.f[k] - self.f_star[k])),
+                "ball": {"state": int(self.state[k]), "radius": float(self.radius[k]),
+                         "allowed_deviation": float(self.slack[k])}}
+
+
+def ball_sample(ctx: CheckContext, sigma: float, histories: HistoryBatch, posteriors: np.ndarray,
+                margin: float) -> BallSample:
+    """Rows around each consistent state s of `histories` whose contraction certificate holds at `sigma`.
+
+    The ball is B(s, R), R = min(r_min + margin, r_max) (r_min, r_max: f*'s location and
+    uniqueness radii, implementations/dynamics/contraction.py step (5)); there M(R) < R, and a
+    denoiser with sup ||f - f*|| <= R - M(R) on the ball has a fixed point in it (`self_map_slack`).
+    BALL_DRAWS points uniform in each ball (radius R U^(1/d), U uniform) plus its centre, seeded
+    from ctx.seed + HELD_OUT_OFFSET; cached per sigma.
+    """
+    key = ("ball_sample", float(sigma))
+    if key in ctx.shared:
+        return ctx.shared[key]
+    states = np.ascontiguousarray(ctx.model.states, dtype=np.float64)
+    geo = geometry(states, posteriors)
+    cert = certify_rows(geo, np.asarray(float(sigma)))
+    certified = np.flatnonzero(cert["holds"])
+    radius = np.minimum(cert["location_radius"][certified] + margin, cert["uniqueness_radius"][certified])
+    slack = self_map_slack(geo, certified, np.full(certified.size, 1.0 / sigma ** 2), radius)
+    draws = BALL_DRAWS + 1
+    generator = torch.Generator().manual_seed(ctx.seed + HELD_OUT_OFFSET)
+    d = states.shape[1]
+    direction = torch.randn((certified.size, draws, d), generator=generator, dtype=torch.float64)
+    direction = direction / torch.linalg.vector_norm(direction, dim=2, keepdim=True)
+    scale = torch.rand((certified.size, draws, 1), generator=generator, dtype=torch.float64) ** (1.0 / d)
+    scale[:, 0] = 0.0                                                        # the centre itself
+    centre = torch.from_numpy(states[geo.state[certified]])
+    y = (centre[:, None, :] + torch.from_numpy(radius)[:, None, None] * scale * direction).reshape(-1, d)
+    rows = histories[torch.from_numpy(geo.history[certified]).repeat_interleave(draws)]
+    sigmas = torch.full((y.shape[0],), float(sigma), dtype=torch.float64)
+    with torch.no_grad():
+        f = ctx.denoiser(rows, y, sigmas).detach().to(torch.float64) if y.shape[0] else y.clone()
+    sample = BallSample(rows, y, f, ctx.reference(rows, y, sigmas) if y.shape[0] else y.clone(),
+                        np.repeat(geo.state[certified], draws), np.repeat(radius, draws), np.repeat(slack, draws),
+                        float(sigma), int(certified.size), int(len(geo.state) - certified.size))
+    ctx.shared[key] = sample
+    return sample

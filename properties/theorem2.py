@@ -33,6 +33,7 @@ from decdiff.properties.fixed_point_sets import (
     explored_fixed_points,
     found_fixed_points,
     history_description,
+    search_completeness,
     sigma_below_sigma_c,
     stable_points,
     tolerance_record,
@@ -91,6 +92,14 @@ def describe_points(ctx: CheckContext, examined: ExaminedHistory, found) -> list
             for p, k, d, r in zip(found.points, nearest, distance, ratio)]
 
 
+def searched_note(completeness: dict) -> str:
+    """'No other attractor' is a proof only below sigma_iso (exact denoiser); elsewhere the note says what was not seen."""
+    if completeness["proved_complete"] == completeness["histories"]:
+        return ""
+    mass = completeness["missable_basin_mass"]["p_sigma"]
+    return f"no other attractor found, not proved: basins below {mass:.2g} (p_sigma starts) may be missed"
+
+
 @register_check(ID, "Theorem 2", "the stable fixed points of each agent's denoiser are one per consistent state "
                 "(within the certified radius or deviation tolerance) and nothing else is stable")
 def attractors_are_states(ctx: CheckContext) -> list[CheckResult]:
@@ -107,13 +116,14 @@ def attractors_are_states(ctx: CheckContext) -> list[CheckResult]:
                           "fixed_points": describe_points(ctx, examined[worst], found[worst])
                           + describe_points(ctx, examined[worst], explored_fixed_points(ctx, examined[worst]))}
     unstable_mass = sum(p.basin_mass for f in found for p in f.unstable())
+    completeness = search_completeness(ctx, examined)
     result = CheckResult.make(
         id=ID, claim="Theorem 2", subject=ctx.subject(),
         assumptions={"sigma_below_sigma_c": sigma_below_sigma_c(ctx)},
         conclusion_holds=observed <= 1.0, observed=observed, bound=1.0,
         n_cases=len(examined), seed=ctx.seed, tolerance=tolerance_record(ctx),
         counterexample=counterexample, reproduce=ctx.reproduce(ID),
-        note=failure_note(states, examined, stable, errors) if observed > 1.0 else "",
+        note=failure_note(states, examined, stable, errors) if observed > 1.0 else searched_note(completeness),
         details={"observed_is": "max over histories of the worst distance between stable fixed points and "
                                 "consistent states, in units of each state's tolerance (> 1: a state missing, "
                                 "an extra stable point, or two points at one state)",
@@ -128,7 +138,8 @@ def attractors_are_states(ctx: CheckContext) -> list[CheckResult]:
                  "basin_mass_on_unstable_points": float(unstable_mass),
                  "unconverged_starts": sum(f.unconverged for f in found),
                  "max_stable_spectral_radius": max((p.spectral_radius for f in found for p in f.stable()),
-                                                   default=None)},
+                                                   default=None),
+                 "completeness": completeness},
     )
     target_margin(result.margin, ID)
     return [result]

@@ -16,10 +16,15 @@ KEY is the check id; when a check returns several results, each result's own sub
 * a result is a **regression** when its check now fails (``violated``, or the conclusion
   turned false) where it did not, when a ``holds`` became anything else, when a decided
   conclusion became undecided, when its margin ``bound - observed`` dropped by more than
-  the baseline's ``margin_tolerance`` (`decdiff.tolerances.baseline_margin_tolerance`), or
+  the larger of the baseline's ``margin_tolerance`` and the run's (`decdiff.tolerances.baseline_margin_tolerance`:
+  the check's Monte-Carlo interval, its own absolute accuracies and the margin's round-off in
+  the denoiser's output dtype), or
   when a baseline result is missing from the run;
 * a check skipped in either run (say, one that needs a capability only one of the two
-  denoisers declares) is listed as "not compared", never as a regression;
+  denoisers declares) is listed as "not compared", never as a regression; so is the margin
+  of a check whose bound moved by more than the tolerance (the reference checks hold a
+  trained network to an approximation tolerance, a denoiser claiming exactness to round-off):
+  margins against different bounds do not compare, the verdicts still do;
 * other differences (improvements, checks new since the baseline) are listed, not counted.
 
 The denoiser is deliberately not part of the subject: comparing a new denoiser with the
@@ -33,6 +38,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 import decdiff
 from decdiff.errors import InputError
@@ -67,21 +74,30 @@ def result_keys(results: list[CheckResult]) -> list[str]:
     return unique
 
 
-def _entry(r: CheckResult) -> dict[str, Any]:
+#: Machine epsilon of float64, the dtype of the exact reference and of runs that do not say otherwise.
+FLOAT64_EPS = float(np.finfo(np.float64).eps)
+
+
+def margin_tolerance(r: CheckResult, eps: float) -> float | None:
+    """`decdiff.tolerances.baseline_margin_tolerance` of a result whose denoiser outputs dtype epsilon `eps`."""
+    return None if r.margin is None else baseline_margin_tolerance(r.observed, r.bound, r.ci, r.tolerance, eps)
+
+
+def _entry(r: CheckResult, eps: float) -> dict[str, Any]:
     record = r.to_json()
-    margin_tolerance = None if r.margin is None else baseline_margin_tolerance(r.margin, r.ci)
     return {k: record[k] for k in ("id", "claim", "verdict", "conclusion_holds", "observed", "bound", "margin",
-                                   "ci", "tolerance")} | {"margin_tolerance": margin_tolerance}
+                                   "ci", "tolerance")} | {"margin_tolerance": margin_tolerance(r, eps)}
 
 
-def make_baseline(results: list[CheckResult], subject: dict[str, Any], denoiser: str) -> dict[str, Any]:
-    """The baseline record of a run (module docstring)."""
+def make_baseline(results: list[CheckResult], subject: dict[str, Any], denoiser: str,
+                  eps: float = FLOAT64_EPS) -> dict[str, Any]:
+    """The baseline record of a run (module docstring) whose denoiser outputs dtype epsilon `eps`."""
     missing = [f for f in SUBJECT_FIELDS if f not in subject]
     if missing:
         raise ValueError(f"subject lacks {missing}")
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "decdiff_version": decdiff.__version__,
             "subject": {f: subject[f] for f in SUBJECT_FIELDS}, "denoiser": denoiser,
-            "results": {key: _entry(r) for key, r in zip(result_keys(results), results)}}
+            "results": {key: _entry(r, eps) for key, r in zip(result_keys(results), results)}}
 
 
 def write_baseline(path: str | Path, baseline: dict[str, Any]) -> Path:
@@ -162,7 +178,7 @@ def _fails(verdict: str, conclusion: bool | None) -> bool:
     return verdict == "violated" or conclusion is False
 
 
-def _compare_one(key: str, old: dict[str, Any], new: CheckResult) -> list[Change]:
+def _compare_one(key: str, old: dict[str, Any], new: CheckResult, eps: float) -> list[Change]:
     if "skipped" in (old["verdict"], new.verdict):
         if old["verdict"] == new.verdict:
             return []
@@ -176,10 +192,17 @@ def _compare_one(key: str, old: dict[str, Any], new: CheckResult) -> list[Change
         changes.append(Change(key, "verdict", worse,
                               f"verdict {old['verdict']} -> {new.verdict} (conclusion {old['conclusion_holds']} -> "
                               f"{new.conclusion_holds})"))
-    before, tolerance = old.get("margin"), old.get("margin_tolerance")
-    if isinstance(before, (int, float)) and isinstance(tolerance, (int, float)) and new.margin is not None:
+    before, recorded = old.get("margin"), old.get("margin_tolerance")
+    if isinstance(before, (int, float)) and isinstance(recorded, (int, float)) and new.margin is not None:
+        tolerance = max(float(recorded), margin_tolerance(new, eps))       # what either run cannot resolve
         drop = float(before) - new.margin
-        if drop > tolerance:
+        old_bound = old.get("bound")
+        if isinstance(old_bound, (int, float)) and new.bound is not None and abs(old_bound - new.bound) > tolerance:
+            changes.append(Change(key, "not compared", False, f"margin not compared: the bound moved {old_bound:.4g} "
+                                  f"-> {new.bound:.4g} (the two denoisers are held to different tolerances, e.g. "
+                                  "a trained network's against a claim of exactness); observed "
+                                  f"{old['observed']:.4g} -> {new.observed:.4g}"))
+        elif drop > tolerance:
             changes.append(Change(key, "margin", True, f"margin {before:.4g} -> {new.margin:.4g} (worse by "
                                                        f"{drop:.3g}, tolerance {tolerance:.3g})"))
         elif -drop > tolerance:
@@ -189,15 +212,16 @@ def _compare_one(key: str, old: dict[str, Any], new: CheckResult) -> list[Change
 
 
 def compare(baseline: dict[str, Any], results: list[CheckResult], subject: dict[str, Any],
-            source: str = "baseline") -> Comparison:
-    """Compare a run with `baseline` (module docstring); `InputError` if the subjects differ."""
+            source: str = "baseline", eps: float = FLOAT64_EPS) -> Comparison:
+    """Compare a run (its denoiser's output dtype epsilon `eps`) with `baseline` (module docstring);
+    `InputError` if the subjects differ."""
     check_subject(baseline, subject, source)
     old = baseline["results"]
     changes: list[Change] = []
     keys = result_keys(results)
     for key, r in zip(keys, results):
         if key in old:
-            changes.extend(_compare_one(key, old[key], r))
+            changes.extend(_compare_one(key, old[key], r, eps))
         else:
             changes.append(Change(key, "new", False, f"not in the baseline (verdict {r.verdict})"))
     for key in sorted(old.keys() - set(keys)):

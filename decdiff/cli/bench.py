@@ -36,13 +36,16 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
                        help="where the trained network of fixed-points-trained is kept "
                             "(default $XDG_CACHE_HOME/decdiff/bench)")
     bench.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads (default 2, the CI machine's)")
-    bench.add_argument("--json", metavar="OUT", type=output_file, help="also write every figure as JSON")
+    bench.add_argument("--json", metavar="OUT", type=output_file,
+                       help="also write every figure as JSON ('-': the JSON on stdout, the lines on stderr)")
     bench.set_defaults(run=run_bench)
     return bench
 
 
 def run_bench(args: argparse.Namespace) -> int:
     """Run, print one line per figure, optionally write JSON; 0."""
+    import sys
+
     import torch
 
     from decdiff.bench import BENCHMARKS, run_benchmarks
@@ -50,26 +53,29 @@ def run_bench(args: argparse.Namespace) -> int:
     from decdiff.bench.scaling import bench_scaling
 
     torch.set_num_threads(args.threads)
+    out = sys.stderr if args.json == "-" else sys.stdout              # stdout carries the JSON alone
 
     load = os.getloadavg()[0]
-    print(f"load average {load:.2f} on {os.cpu_count()} cores, torch threads {args.threads}")
+    print(f"load average {load:.2f} on {os.cpu_count()} cores, torch threads {args.threads}", file=out)
     names = list(BENCHMARKS) if args.only is None else args.only
     figures = run_benchmarks(names, progress, None if args.cache is None else Path(args.cache))
     for figure in figures:
-        print(figure.line())
+        print(figure.line(), file=out)
     if args.end_to_end:
         for command in end_to_end_commands():
             progress(command.name)
             figures.append(bench_end_to_end(command))
-            print(figures[-1].line())
+            print(figures[-1].line(), file=out)
     series = bench_scaling(args.scaling, progress=progress) if args.scaling else []
     for s in series:
         cells = ", ".join(f"{n}: {t:.3g} s" for n, t in zip(s.sizes, s.seconds))
-        print(f"scaling {s.stage} against {s.axis}: {cells}; fitted exponent {s.exponent:.2f}")
+        print(f"scaling {s.stage} against {s.axis}: {cells}; fitted exponent {s.exponent:.2f}", file=out)
     if args.json:
-        write_text(args.json, json.dumps({"threads": args.threads, "load_average": load,
-                                          "load_average_after": os.getloadavg()[0],
-                                          "figures": [f.to_json() for f in figures],
-                                          "scaling_size": args.scaling,
-                                          "scaling": [s.to_json() for s in series]}, indent=1) + "\n")
+        record = json.dumps({"threads": args.threads, "load_average": load, "load_average_after": os.getloadavg()[0],
+                             "figures": [f.to_json() for f in figures], "scaling_size": args.scaling,
+                             "scaling": [s.to_json() for s in series]}, indent=1) + "\n"
+        if args.json == "-":
+            sys.stdout.write(record)
+        else:
+            write_text(args.json, record)
     return 0

@@ -54,6 +54,7 @@ def run_check(args: argparse.Namespace) -> int:
     """Run the checks, compare with or write the baseline, print; the exit status of the module docstring."""
     import decdiff
     from decdiff.checking.baseline import (
+        FLOAT64_EPS,
         check_subject,
         compare,
         make_baseline,
@@ -87,7 +88,8 @@ def run_check(args: argparse.Namespace) -> int:
         results = check_denoiser(denoiser, model, sigma=args.sigma, history_length=args.history_length,
                                  seed=args.seed, label=args.denoiser, checks=args.check or None)
     summary = summarise(results)
-    comparison = None if baseline is None else compare(baseline, results, subject, source=args.baseline)
+    eps = getattr(denoiser, "output_eps", FLOAT64_EPS)
+    comparison = None if baseline is None else compare(baseline, results, subject, source=args.baseline, eps=eps)
     record: dict[str, Any] = {"decdiff_version": decdiff.__version__, "model": model.name, "denoiser": args.denoiser,
                               "sigma": args.sigma, "history_length": args.history_length, "seed": args.seed,
                               "checks": [r.to_json() for r in results], "summary": summary.to_json()}
@@ -95,7 +97,7 @@ def run_check(args: argparse.Namespace) -> int:
         record["baseline"] = comparison.to_json()
     if args.update_baseline:
         step(f"writing the baseline {args.baseline}")
-        write_baseline(args.baseline, make_baseline(results, subject, args.denoiser))
+        write_baseline(args.baseline, make_baseline(results, subject, args.denoiser, eps))
         step("writing the results", partial=f"the baseline {args.baseline} was written in full")
         record["baseline"] = {"file": args.baseline, "written": True}
     if args.json == "-":

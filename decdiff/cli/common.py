@@ -24,6 +24,10 @@ EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT = 0, 1, 2
 
 #: Seeds are non-negative integers below 2^63 (what numpy and torch both accept).
 SEED_LIMIT = 2**63
+#: Noise levels sigma the float64 computations represent: sigma^2 and 1 / (2 sigma^2) stay finite
+#: normal numbers (float64's range is 2.2e-308 .. 1.8e308), and so do the squared distances
+#: ||y - s||^2 ~ sigma^2 d of noisy states for any embedding dimension d up to 1e4.
+SIGMA_RANGE = (1e-150, 1e150)
 
 
 class Parser(argparse.ArgumentParser):
@@ -115,6 +119,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def noise_level(text: str) -> float:
+    """argparse type: a noise level sigma, finite, positive and inside SIGMA_RANGE."""
+    value = positive_float(text)
+    low, high = SIGMA_RANGE
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must lie in [{low:g}, {high:g}] (sigma squared must stay a normal "
+                                         f"float64 number), got {text}")
+    return value
+
+
 def output_file(text: str) -> str:
     """argparse type: a file that can be written ('-': stdout), refused in words before any work."""
     if text != "-":
@@ -137,7 +151,7 @@ def output_folder(text: str) -> str:
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """--history-length, --sigma and --seed, as every subcommand that checks or trains takes them."""
     parser.add_argument("--history-length", type=non_negative_int, default=1, help="history length H (default 1)")
-    parser.add_argument("--sigma", type=positive_float, default=0.3, help="noise level sigma (default 0.3)")
+    parser.add_argument("--sigma", type=noise_level, default=0.3, help="noise level sigma (default 0.3)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of every random choice (default 0)")
 
 

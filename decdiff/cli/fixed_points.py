@@ -63,11 +63,14 @@ def print_fixed_points(model: DecPOMDP, record: dict[str, Any], max_points: int)
     for entry in record["agents"]:
         points = {p["nearest_state"]: p for p in entry["fixed_points"] if not p["spurious"]}
         certified = sum(s["certified"] for s in entry["states"])
+        spurious = (f"{entry['spurious']} spurious" if entry["spurious"] or entry["isolated"]
+                    else "no spurious one found, none proved absent")
         print(f"  agent {model.agent_names[entry['agent']]}: {len(entry['states'])} consistent states "
               f"({certified} certified), {len(entry['fixed_points'])} stable fixed points "
-              f"({entry['spurious']} spurious), {entry['unstable_found']} unstable; spurious attractors "
+              f"({spurious}), {entry['unstable_found']} unstable; spurious attractors "
               f"{'excluded' if entry['isolated'] else 'not excluded'} at this sigma (excluded for all "
               f"sigma <= sigma_iso = {_num(entry['isolation_sigma'])})")
+        print(f"    {entry['completeness']['statement']}")
         print(f"    {'state':<16} {'p(s|tau)':>9} {'distance':>9} {'rho(J)':>9} {'basin [95% CI]':>22} "
               f"{'r_loc':>9} {'r_uniq':>9} {'sigma_c>=':>9} {'exact':>9}")
         states = sorted(entry["states"], key=lambda s: -s["posterior"])

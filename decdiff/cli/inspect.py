@@ -9,8 +9,8 @@ from dataclasses import asdict
 
 from decdiff.cli.common import (
     EXIT_OK,
+    noise_level,
     non_negative_int,
-    positive_float,
     positive_int,
     seed,
     step,
@@ -30,7 +30,7 @@ def add_inspect_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
     inspect.add_argument("--history-length", type=non_negative_int, default=1,
                          help="history length H: observations per history (default 1)")
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
-    inspect.add_argument("--sigma", type=positive_float, default=0.3,
+    inspect.add_argument("--sigma", type=noise_level, default=0.3,
                          help="noise level of the fixed-point section (default 0.3)")
     inspect.add_argument("--seed", type=seed, default=0, help="seed of the sampled joint history and starts (default 0)")
     inspect.add_argument("--starts", type=positive_int, default=256,

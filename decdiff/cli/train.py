@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from decdiff.cli.common import (
+    noise_level,
     non_negative_int,
     output_file,
     positive_float,
@@ -28,7 +29,7 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     train = subparsers.add_parser("train", help="train the paper's fully connected denoiser on data sampled from MODEL")
     train.add_argument("model", help="built-in spec (e.g. sensor-ring) or a .dpomdp path")
     train.add_argument("--history-length", type=non_negative_int, default=1, help="history length H (default 1)")
-    train.add_argument("--sigma", type=positive_float, default=0.3,
+    train.add_argument("--sigma", type=noise_level, default=0.3,
                        help="training noise level (noise-blind) or validation level (--noise-conditional); default 0.3")
     train.add_argument("--width", type=positive_int, default=256, help="hidden units per layer (default 256)")
     train.add_argument("--depth", type=positive_int, default=3, help="hidden layers (default 3)")

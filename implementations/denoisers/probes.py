@@ -66,6 +66,7 @@ def probe_denoiser(denoiser, model: DecPOMDP, sigma: float, name: str, seed: int
     if not hasattr(getattr(denoiser, "denoiser", denoiser), "sigma"):      # the user's object, not its wrapper
         warnings.append("has no `sigma` attribute: treated as noise-conditional (sigma = None)")
     denoiser.call_noise = noise
+    denoiser.output_eps = float(torch.finfo(first.dtype).eps)
     denoiser.call_noise_rms = float(difference.pow(2).mean().sqrt()) / np.sqrt(2.0)
     denoiser.warnings = tuple(f"{name}: {w}" for w in warnings)
     return denoiser

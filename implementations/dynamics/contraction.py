@@ -38,6 +38,7 @@ and delta_j = s_j - s, D_j = ||delta_j||, x = 1 / sigma^2. For y in the closed b
 
 `geometry` tabulates D_j and log(pi_j / pi_a) for every (history, consistent state) row,
 `image_bound` gives M and L, `uniqueness_radius` and `location_radius` the radii of step (5),
+`self_map_slack` how far another map may stray from f* on a ball and still map it into itself,
 and `certificate_gap` the test M(r_max) - r_max < 0 that the noise-level searches
 (`sigma_bounds`, `isolation`) run at many sigma; `certify` assembles the certificates.
 """
@@ -210,6 +211,17 @@ def location_radius(geo: Geometry, rows: np.ndarray, x: np.ndarray, r_max: np.nd
     bumped = r * (1.0 + CERTIFICATE_RADIUS_BACKOFF)
     m, _ = image_bound(geo, rows, x, bumped)
     return np.where(~np.isfinite(r_max), 0.0, np.where(m <= bumped, np.minimum(bumped, r_max), r_max))
+
+
+def self_map_slack(geo: Geometry, rows: np.ndarray, x: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """epsilon = r - M(r): the largest sup ||f - f*|| on B(s_a, r) for which any continuous f maps that ball into itself.
+
+    For y in B(s_a, r), ||f(y) - s_a|| <= ||f*(y) - s_a|| + ||f(y) - f*(y)|| <= M(r) + epsilon = r by
+    step (2), so f has a fixed point within r of s_a (Brouwer's fixed-point theorem; f need not
+    contract). Positive exactly where M(r) < r, e.g. on [r_min, r_max) of step (5).
+    """
+    m, _ = image_bound(geo, rows, x, r)
+    return r - m
 
 
 def certificate_gap(geo: Geometry, rows: np.ndarray, sigma: np.ndarray,

@@ -116,7 +116,8 @@ class ConditionedDenoiser:
         if y.shape[0] == 0:                  # a user's denoiser need not accept an empty batch
             return y.to(torch.float64).clone()
         sigma = as_sigma(sigma, y.shape[0])
-        return self.denoiser(self._batch(y.shape[0]), y, sigma).to(torch.float64)
+        with torch.no_grad():              # values only: a network's parameters may require grad
+            return self.denoiser(self._batch(y.shape[0]), y, sigma).to(torch.float64)
 
     def jacobian(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
         """``[B, d, d]``: closed form Cov_w[s]/sigma^2 for f*, ``vmap(jacrev)`` otherwise."""

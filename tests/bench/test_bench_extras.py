@@ -100,6 +100,16 @@ def test_bench_command_runs_only_end_to_end_and_writes_it(tmp_path, capsys, monk
     assert [f["name"] for f in data["figures"]] == ["tiny"] and data["scaling"] == []
 
 
+
+def test_bench_json_dash_puts_the_json_alone_on_stdout(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(end_to_end, "end_to_end_commands",
+                        lambda: [EndToEnd("tiny", (sys.executable, "-c", "pass"), 60.0)])
+    assert main(["bench", "--only", "--end-to-end", "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    assert [f["name"] for f in json.loads(captured.out)["figures"]] == ["tiny"]
+    assert "goal < 60 s" in captured.err and not (tmp_path / "-").exists()
+
 TINY_PLAN = ScalingPlan(axes={"states": [(36, "sensor-grid:3x3:targets=2", 1), (120, "sensor-grid:4x4:targets=2", 1)]},
                         histories=20, starts=4, check_budget={"histories": 1, "starts": 4})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from decdiff.checking.baseline import (
@@ -15,7 +16,7 @@ from decdiff.checking.baseline import (
 )
 from decdiff.errors import InputError
 from decdiff.results import CheckResult
-from decdiff.tolerances import BASELINE_MARGIN_ROUND_OFF, baseline_margin_tolerance
+from decdiff.tolerances import REFERENCE_ROUND_OFF_FACTOR, baseline_margin_tolerance
 
 SUBJECT = {"model": "sensor-ring", "sigma": 0.3, "history_length": 1, "seed": 0, "checks": None}
 
@@ -38,14 +39,30 @@ def test_identical_runs_have_no_changes():
 
 
 def test_margin_worsening_beyond_tolerance_is_a_regression_and_within_is_not():
-    old = [_result("a.x", 0.02)]                                  # margin 0.08
-    tolerance = baseline_margin_tolerance(0.08, None)
-    assert tolerance == pytest.approx(BASELINE_MARGIN_ROUND_OFF)
+    old = [_result("a.x", 0.02)]                                  # margin 0.08, float64: round-off of 0.1 only
+    tolerance = baseline_margin_tolerance(0.02, 0.1, None, {}, 2.0 ** -52)
+    assert tolerance == pytest.approx(REFERENCE_ROUND_OFF_FACTOR * 2.0 ** -52 * 0.1)
     assert _compare(old, [_result("a.x", 0.02 + 0.5 * tolerance)]).changes == ()
+    (drop,) = _compare(old, [_result("a.x", 0.02 + 1e-9)]).changes   # far above float64 round-off
+    assert drop.regression and f"tolerance {tolerance:.3g}" in drop.text and "0.08 -> 0.08" in drop.text
     (change,) = _compare(old, [_result("a.x", 0.05)]).changes   # margin 0.05: worse by 0.03
     assert change.regression and change.kind == "margin" and "worse by 0.03" in change.text
     (better,) = _compare(old, [_result("a.x", 0.0)]).changes
     assert not better.regression and "better" in better.text
+
+
+def test_round_off_follows_the_denoisers_dtype_and_the_checks_own_accuracy():
+    """A float32 network's margin of order 1 moving by 1.2e-6 is round-off; the same move in float64 is not,
+    unless the check itself only resolves distances of 1e-7 and more."""
+    old = [_result("t.hull", 0.2, bound=1.0)]
+    new = [_result("t.hull", 0.2 + 1.2e-6, bound=1.0)]
+    float32 = float(np.finfo(np.float32).eps)
+    assert not compare(make_baseline(old, SUBJECT, "a.pt", float32), new, SUBJECT, eps=float32).regressions
+    assert compare(make_baseline(old, SUBJECT, "a.pt"), new, SUBJECT).regressions
+    accurate = {"distance": 1e-7, "confidence": 0.95}                   # only absolute accuracies count
+    assert baseline_margin_tolerance(0.2, 1.0, None, accurate, 0.0) == pytest.approx(1e-7)
+    # either side's dtype decides: a float64 baseline compared with a float32 run
+    assert not compare(make_baseline(old, SUBJECT, "a.pt"), new, SUBJECT, eps=float32).regressions
 
 
 def test_monte_carlo_margins_get_their_interval_as_tolerance():
@@ -97,7 +114,7 @@ def test_round_trip_and_malformed_files(tmp_path):
     again = read_baseline(path)
     assert again == json.loads(json.dumps(baseline))
     entry = again["results"]["a.x"]
-    assert entry["margin"] == pytest.approx(0.08) and entry["margin_tolerance"] == pytest.approx(0.02 + 1e-6)
+    assert entry["margin"] == pytest.approx(0.08) and entry["margin_tolerance"] == pytest.approx(0.02 + REFERENCE_ROUND_OFF_FACTOR * 2.0 ** -52 * 0.1)
     assert again["subject"] == SUBJECT and again["decdiff_version"]
     (tmp_path / "bad.json").write_text("{\n  'x': 1\n}")
     with pytest.raises(InputError, match="not JSON") as info:
@@ -117,3 +134,13 @@ def test_a_check_skipped_in_either_run_is_not_compared():
         (change,) = _compare(old, new).changes
         assert change.kind == "not compared" and not change.regression and "skipped" in change.text
     assert _compare([skipped], [skipped]).changes == ()
+
+
+def test_a_margin_against_a_moved_bound_is_not_compared_but_the_verdict_is():
+    """A trained network's reference check (bound 0.07) against a denoiser claiming exactness (bound ~1e-12): the
+    margin shrinks because the bound did, not because the denoiser got worse; a verdict change still counts."""
+    old = [_result("reference.max_deviation", 0.006, bound=0.0707)]
+    (change,) = _compare(old, [_result("reference.max_deviation", 0.0, bound=4e-13)]).changes
+    assert change.kind == "not compared" and not change.regression and "0.0707 -> 4e-13" in change.text
+    changes = _compare(old, [_result("reference.max_deviation", 1e-9, bound=4e-13)]).changes
+    assert [c.kind for c in changes] == ["verdict", "not compared"] and changes[0].regression

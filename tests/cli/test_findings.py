@@ -76,6 +76,8 @@ def no_work(monkeypatch):
     (["inspect", "sensor-ring", "--sigma", "nan"], "--sigma: must be finite, got nan"),
     (["check", "exact", "--model", "sensor-ring", "--sigma", "0"], "--sigma: must be positive, got 0"),
     (["train", "sensor-ring", "--sigma=-inf", "--out", "x.pt"], "--sigma: must be finite"),
+    (["verify", "sensor-ring", "--sigma", "1e-300"], "--sigma: must lie in [1e-150, 1e+150]"),
+    (["inspect", "sensor-ring", "--sigma", "1e300"], "--sigma: must lie in [1e-150, 1e+150]"),
     (["inspect", "sensor-ring", "--max-points", "-1"], "--max-points: must be a non-negative integer, got -1"),
     (["train", "sensor-ring", "--epochs", "0", "--out", "x.pt"], "--epochs: must be a positive integer, got 0"),
     (["train", "sensor-ring", "--learning-rate", "inf", "--out", "x.pt"], "--learning-rate: must be finite"),

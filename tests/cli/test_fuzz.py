@@ -43,6 +43,8 @@ BY_TYPE = {
     types.non_negative_int: mostly(st.one_of(st.integers(0, 3), st.just(2**31)), [-1, *HUGE]),
     types.positive_float: mostly(st.one_of(st.floats(1e-3, 10), st.sampled_from([1e-300, 1e300])),
                                  [0.0, -0.0, -1.0, float("nan"), float("inf"), float("-inf")]),
+    types.noise_level: mostly(st.one_of(st.floats(1e-3, 10), st.sampled_from([1e-150, 1e150])),
+                              [0.0, -1.0, 1e-300, 1e300, float("nan"), float("inf"), float("-inf")]),
     types.output_file: mostly(st.sampled_from(["net.pt", "out.json", "-"]),
                               ["/nonexistent/dir/out.json", ".", "/proc/forbidden/x", "existing.txt/x", "sub/../x.pt"]),
     types.output_folder: mostly(st.sampled_from(["rep", "rep/deeper"]), ["/proc/forbidden", "existing.txt"]),

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from decdiff.checking.mutant_reference import REFERENCE_MUTANTS, unseen_reason
 from decdiff.checking.mutation import fails
@@ -71,3 +72,38 @@ def test_plain_verify_exits_1_on_a_mutant_named_as_a_users_file(tmp_path):
                          capture_output=True, text=True, timeout=600, check=False)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "reference.excess_mse" in out.stdout and "violated" in out.stdout
+
+
+class ShiftedTrained:
+    """f* moved by a constant vector of length `shift`, declaring itself trained (judged as an approximation)."""
+
+    sigma = None
+    capabilities = frozenset({"trained"})
+
+    def __init__(self, model, shift: float):
+        self.exact = ExactDenoiser(model)
+        direction = torch.ones(model.state_dim, dtype=torch.float64)
+        self.offset = shift * direction / direction.norm()
+
+    def __call__(self, histories, y, sigma):
+        return self.exact(histories, y, sigma) + self.offset.to(y.dtype)
+
+
+def test_a_trained_denoiser_is_judged_on_balls_whose_allowed_deviation_brouwer_guarantees():
+    """On B(s, R) the allowed deviation is R - M(R): a shift below the smallest one holds, and then f really has
+    a fixed point within R of each certified state (what the bound promises); a shift beyond every ball's
+    allowance is violated, and the counterexample names its ball."""
+    model = load_model("sensor-ring")
+    probe = check_denoiser(ShiftedTrained(model, 0.0), model, sigma=0.3, history_length=1,
+                           checks=["reference.max_deviation"], budget=BUDGET)[0]
+    assert probe.verdict == "holds" and probe.details["balls"] > 0 and probe.observed < 1e-12
+    small = ShiftedTrained(model, 0.9 * probe.details["smallest_allowed_deviation"])
+    results = check_denoiser(small, model, sigma=0.3, history_length=1,
+                             checks=["reference.max_deviation", "reference.fixed_points"], budget=BUDGET)
+    assert [r.verdict for r in results] == ["holds", "holds"], [(r.id, r.observed, r.bound) for r in results]
+    large = check_denoiser(ShiftedTrained(model, 0.5), model, sigma=0.3, history_length=1,
+                           checks=["reference.max_deviation"], budget=BUDGET)[0]
+    assert large.verdict == "violated"
+    ball = large.counterexample["ball"]
+    assert large.counterexample["distance"] > ball["allowed_deviation"] > 0
+    assert ball["radius"] >= ball["allowed_deviation"]

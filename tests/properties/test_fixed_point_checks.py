@@ -234,3 +234,20 @@ def test_a_variant_of_a_check_is_selected_by_its_id():
     assert record["id"] == "theorem4.posterior_recovery[p_sigma]"
     assert record["subject"]["start_distribution"] == "p_sigma(y|tau)"
     assert record["reproduce"].endswith("--check theorem4.posterior_recovery[p_sigma]")
+
+
+@pytest.mark.parametrize("sigma, proved", [(0.3, True), (0.6, False)])
+def test_theorem2_says_nothing_else_is_stable_only_where_it_is_proved(sigma, proved):
+    """Below sigma_iso (exact denoiser) the set is proved complete and the note is empty; above it on some history,
+    'holds' only means nothing else was found, and the result says so with the basin mass that could be missed."""
+    model = load_model("sensor-ring")
+    (result,) = check_denoiser(ExactDenoiser(model), model, sigma=sigma, history_length=1,
+                               checks=["theorem2.attractors_are_states"])
+    completeness = result.details["completeness"]
+    assert (completeness["proved_complete"] == completeness["histories"]) is proved
+    if proved:
+        assert result.note == "" and completeness["statement"].startswith("proved complete")
+    else:
+        mass = completeness["missable_basin_mass"]["p_sigma"]
+        assert mass == pytest.approx(1 - 0.05 ** (1 / 256))
+        assert "not proved" in result.note and f"{mass:.2g}" in result.note
