@@ -38,25 +38,39 @@ BOOTSTRAP = 500
 
 
 @dataclass(frozen=True, eq=False)
-class ReferenceSample:
-    """The held-out rows: histories ``[N]``, y and true states ``[N, d]``, f and f* (float64), the
-    machine epsilon of the denoiser's own output dtype; the first `n_data` rows are the data rows,
-    the rest exploration rows."""
+class ComparedRows:
+    """Rows on which a denoiser f meets f*: histories ``[N]``, y, f and f* ``[N, d]`` (float64), at `sigma`."""
 
     histories: HistoryBatch
     y: torch.Tensor
-    states: torch.Tensor
     f: torch.Tensor
     f_star: torch.Tensor
     sigma: float
-    seed: int
-    eps: float
-    n_data: int
 
     @property
     def deviation(self) -> np.ndarray:
-        """``[N]``: ||f - f*|| on every row (data and exploration)."""
+        """``[N]``: ||f - f*|| on every row."""
         return torch.linalg.vector_norm(self.f - self.f_star, dim=1).numpy()
+
+    def row(self, k: int) -> dict:
+        """Row k as a counterexample: the history, y, sigma, f and f*."""
+        h = self.histories
+        return {"agent": int(h.agents[k]), "observations": h.observations[k].tolist(),
+                "actions": h.actions[k].tolist(), "y": self.y[k].tolist(), "sigma": self.sigma,
+                "f": self.f[k].tolist(), "f_star": self.f_star[k].tolist(),
+                "distance": float(torch.linalg.vector_norm(self.f[k] - self.f_star[k]))}
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceSample(ComparedRows):
+    """The held-out rows (`ComparedRows`) with their true states ``[N, d]`` and the machine epsilon of the
+    denoiser's own output dtype; the first `n_data` rows are the data rows (deviation: all rows), the rest
+    exploration rows."""
+
+    states: torch.Tensor
+    seed: int
+    eps: float
+    n_data: int
 
     @property
     def excess(self) -> np.ndarray:
@@ -75,15 +89,6 @@ class ReferenceSample:
         boot = excess[idx].mean(axis=1) / bayes[idx].mean(axis=1)
         low, high = np.quantile(boot, [0.5 - CONFIDENCE_LEVEL / 2, 0.5 + CONFIDENCE_LEVEL / 2])
         return float(excess.mean() / bayes.mean()), float(low), float(high)
-
-    def row(self, k: int) -> dict:
-        """Row k as a counterexample: the history, y, sigma, f and f*."""
-        h = self.histories
-        return {"agent": int(h.agents[k]), "observations": h.observations[k].tolist(),
-                "actions": h.actions[k].tolist(), "y": self.y[k].tolist(), "sigma": self.sigma,
-                "f": self.f[k].tolist(), "f_star": self.f_star[k].tolist(),
-                "distance": float(torch.linalg.vector_norm(self.f[k] - self.f_star[k]))}
-
 
 def interval_below(low: float, high: float, bound: float) -> bool | None:
     """True when the whole interval is at most `bound`, False when it lies above, None when it straddles it."""
@@ -107,9 +112,9 @@ def reference_sample(ctx: CheckContext, sigma: float) -> ReferenceSample:
         sigmas = torch.full((states.shape[0],), sigma, dtype=torch.float64)
         with torch.no_grad():
             f = ctx.denoiser(histories, y, sigmas)
-        ctx.shared[key] = ReferenceSample(histories, y, states, f.detach().to(torch.float64),
-                                          ctx.reference(histories, y, sigmas), float(sigma), seed,
-                                          float(torch.finfo(f.dtype).eps), n_data)
+        ctx.shared[key] = ReferenceSample(histories, y, f.detach().to(torch.float64),
+                                          ctx.reference(histories, y, sigmas), float(sigma), states=states, seed=seed,
+                                          eps=float(torch.finfo(f.dtype).eps), n_data=n_data)
     return ctx.shared[key]
 
 
@@ -118,36 +123,21 @@ BALL_DRAWS = 64
 
 
 @dataclass(frozen=True, eq=False)
-class BallSample:
-    """Rows y uniform in balls B(s, R) around consistent states s (`ball_sample`): histories ``[N]``,
-    y, f and f* ``[N, d]`` (float64), each row's ball centre (state index), radius R and
-    slack epsilon = R - M(R); `uncertified` counts the consistent states that got no ball."""
+class BallSample(ComparedRows):
+    """Rows y uniform in balls B(s, R) around consistent states s (`ball_sample`, `ComparedRows`): each
+    row's ball centre (state index), radius R and slack epsilon = R - M(R); `uncertified` counts the
+    consistent states that got no ball."""
 
-    histories: HistoryBatch
-    y: torch.Tensor
-    f: torch.Tensor
-    f_star: torch.Tensor
     state: np.ndarray
     radius: np.ndarray
     slack: np.ndarray
-    sigma: float
     balls: int
     uncertified: int
 
-    @property
-    def deviation(self) -> np.ndarray:
-        """``[N]``: ||f - f*|| on every row."""
-        return torch.linalg.vector_norm(self.f - self.f_star, dim=1).numpy()
-
     def row(self, k: int) -> dict:
         """Row k as a counterexample: the history, y, sigma, f, f*, and the ball it was drawn in."""
-        h = self.histories
-        return {"agent": int(h.agents[k]), "observations": h.observations[k].tolist(),
-                "actions": h.actions[k].tolist(), "y": self.y[k].tolist(), "sigma": self.sigma,
-                "f": self.f[k].tolist(), "f_star": self.f_star[k].tolist(),
-                "distance": float(torch.linalg.vector_norm(self.f[k] - self.f_star[k])),
-                "ball": {"state": int(self.state[k]), "radius": float(self.radius[k]),
-                         "allowed_deviation": float(self.slack[k])}}
+        return super().row(k) | {"ball": {"state": int(self.state[k]), "radius": float(self.radius[k]),
+                                          "allowed_deviation": float(self.slack[k])}}
 
 
 def ball_sample(ctx: CheckContext, sigma: float, histories: HistoryBatch, posteriors: np.ndarray,
@@ -182,8 +172,9 @@ def ball_sample(ctx: CheckContext, sigma: float, histories: HistoryBatch, poster
     sigmas = torch.full((y.shape[0],), float(sigma), dtype=torch.float64)
     with torch.no_grad():
         f = ctx.denoiser(rows, y, sigmas).detach().to(torch.float64) if y.shape[0] else y.clone()
-    sample = BallSample(rows, y, f, ctx.reference(rows, y, sigmas) if y.shape[0] else y.clone(),
-                        np.repeat(geo.state[certified], draws), np.repeat(radius, draws), np.repeat(slack, draws),
-                        float(sigma), int(certified.size), int(len(geo.state) - certified.size))
+    sample = BallSample(rows, y, f, ctx.reference(rows, y, sigmas) if y.shape[0] else y.clone(), float(sigma),
+                        state=np.repeat(geo.state[certified], draws), radius=np.repeat(radius, draws),
+                        slack=np.repeat(slack, draws), balls=int(certified.size),
+                        uncertified=int(len(geo.state) - certified.size))
     ctx.shared[key] = sample
     return sample

@@ -244,7 +244,9 @@ def build_report(suite: Suite, *, seed: int, out_dir: Path, progress: Progress =
     steps = Steps(_step_count(suite, len(derivations), len(SCENARIOS)), progress)
     with deterministic_torch(seed):
         specs = suite.train_specs()
-        steps.note(f"training {len(specs)} denoisers ({suite.jobs} worker processes; cached ones are read back)")
+        engine = (f"as tasks on cluster {scheduler}" if scheduler else f"as tasks on {workers} Dask workers"
+                  if workers > 1 else f"{suite.jobs} worker processes")
+        steps.note(f"training {len(specs)} denoisers ({engine}; cached ones are read back)")
 
         def trained(spec: TrainSpec, record: dict, now: bool) -> None:
             steps.done += 1
@@ -254,7 +256,8 @@ def build_report(suite: Suite, *, seed: int, out_dir: Path, progress: Progress =
                        f"validation MSE / Bayes MSE = {record['mse_ratio']:.3f}")
 
         t0 = time.perf_counter()
-        records = train_all(specs, out_dir, jobs=suite.jobs, done=trained)
+        records = train_all(specs, out_dir, jobs=suite.jobs, done=trained, workers=workers, scheduler=scheduler,
+                            progress=lambda done, total, key: steps.note(f"training task {done}/{total} done: {key}"))
         steps.timings["training"] = round(time.perf_counter() - t0, 3)
         tasks = independent_tasks(suite, seed, out_dir, records, derivations, SCENARIOS)
         steps.note(f"{len(tasks)} independent steps as tasks ("

@@ -6,8 +6,8 @@ trajectories and seed and ends in a hash of the whole configuration. A cached ch
 is used only when its stored configuration equals the spec's; otherwise it is trained
 again. Training is forced onto the CPU with one thread, so the weights (and the report)
 are the same whether a checkpoint was trained now or read from the cache, and whether it
-was trained in this process or in a worker (`train_all` trains independent specs in
-parallel processes).
+was trained in this process, in a local worker process or on a Dask worker (`train_all` trains
+independent specs in parallel).
 """
 
 from __future__ import annotations
@@ -103,11 +103,18 @@ def _train_job(spec: TrainSpec, out_dir: str) -> tuple[dict[str, Any], bool]:
 
 
 def train_all(specs: Sequence[TrainSpec], out_dir: Path, *, jobs: int,
-              done: Callable[[TrainSpec, dict[str, Any], bool], None]) -> dict[str, dict[str, Any]]:
-    """Train (or find cached) every spec, in `jobs` worker processes when jobs > 1; key -> record summary.
+              done: Callable[[TrainSpec, dict[str, Any], bool], None], workers: int = 1,
+              scheduler: str | None = None,
+              progress: Callable[[int, int, str], None] = lambda done, total, key: None) -> dict[str, dict[str, Any]]:
+    """Train (or find cached) every spec; key -> record summary.
 
-    ``done(spec, summary, trained_now)`` is called as each finishes. Workers are spawned, so a
-    script that gets here with jobs > 1 must guard its entry point (``if __name__ == "__main__"``).
+    With ``workers > 1`` or a ``scheduler`` the specs to train are tasks on dask.distributed
+    (`decdiff.parallel.tasks.run_tasks`, as the report's other steps); otherwise they are trained in
+    `jobs` local worker processes when jobs > 1, else here. Training is seeded by its configuration
+    and runs on one thread, so the checkpoints are the same bytes either way.
+    ``done(spec, summary, trained_now)`` is called as each finishes (on Dask: after all of them, with
+    ``progress(done, total, key)`` as each task finishes). Local workers are spawned, so
+    a script that gets here with jobs > 1 must guard its entry point (``if __name__ == "__main__"``).
     """
     records: dict[str, dict[str, Any]] = {}
     pending = [s for s in specs if _cached_record(s, s.checkpoint(out_dir)) is None]
@@ -115,7 +122,15 @@ def train_all(specs: Sequence[TrainSpec], out_dir: Path, *, jobs: int,
         if spec not in pending:
             records[spec.key], _ = ensure_trained(spec, out_dir)
             done(spec, records[spec.key], False)
-    if jobs > 1 and len(pending) > 1:
+    if pending and (workers > 1 or scheduler is not None):
+        from decdiff.parallel.tasks import Task, run_tasks
+
+        tasks = [Task(f"train {spec.key}", _train_job, (spec, str(out_dir))) for spec in pending]
+        run = run_tasks(tasks, seed=0, workers=workers, scheduler=scheduler, progress=progress)
+        for spec, (record, trained) in zip(pending, run.results):
+            records[spec.key] = record
+            done(spec, record, trained)
+    elif jobs > 1 and len(pending) > 1:
         with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=get_context("spawn")) as pool:
             futures = {pool.submit(_train_job, spec, str(out_dir)): spec for spec in pending}
             for future in as_completed(futures):
