@@ -21,6 +21,8 @@ from decdiff.files import require_writable
 from decdiff.results import CheckResult
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT = 0, 1, 2
+#: Exit status when a task failed twice (its worker died, or it raised) and stopped the run.
+EXIT_FAILED = 3
 
 #: Seeds are non-negative integers below 2^63 (what numpy and torch both accept).
 SEED_LIMIT = 2**63
@@ -148,6 +150,23 @@ def output_folder(text: str) -> str:
     return text
 
 
+def scheduler_address(text: str) -> str:
+    """argparse type: a Dask scheduler address, ``[PROTOCOL://]HOST:PORT`` (tcp, tls, ucx) or ``inproc://...``,
+    parsed as dask.distributed parses it; whether a scheduler answers there is found when the run connects."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        protocol, location = parse_address(text, strict=False)
+        if protocol != "inproc":
+            _host, port = parse_host_port(location)
+            if not 0 < port < 2**16:
+                raise ValueError(f"port {port} is outside 1..65535")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a Dask scheduler address ({error}); expected e.g. "
+                                         f"tcp://host:8786") from None
+    return text
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """--history-length, --sigma and --seed, as every subcommand that checks or trains takes them."""
     parser.add_argument("--history-length", type=non_negative_int, default=1, help="history length H (default 1)")
@@ -159,6 +178,14 @@ def add_denoiser_timeout(parser: argparse.ArgumentParser) -> None:
     """--denoiser-timeout SECONDS: the most a call of a user's denoiser (or its factory) may take."""
     parser.add_argument("--denoiser-timeout", type=positive_float, default=120.0, metavar="SECONDS",
                         help="the most seconds one call of a user's denoiser or factory may take (default 120)")
+
+
+def add_parallel_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """--workers N and --scheduler ADDRESS: where `what` runs as tasks (`decdiff.parallel.tasks.run_tasks`)."""
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help=f"run {what} on a Dask LocalCluster of N processes (default 1: in this process, no Dask)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", type=scheduler_address,
+                        help=f"run {what} on the Dask cluster at ADDRESS (e.g. tcp://host:8786)")
 
 
 def add_budget_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,13 +13,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from decdiff.cli.common import EXIT_OK, EXIT_VIOLATED, output_folder, positive_int, progress, seed, step
+from decdiff.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_VIOLATED,
+    add_parallel_arguments,
+    output_folder,
+    progress,
+    seed,
+    step,
+)
 
 #: Where `decdiff report` writes by default (listed in .gitignore).
 DEFAULT_OUT = "reports/local"
-
-#: Exit status when a step failed twice (its worker died, or it raised) and stopped the run.
-EXIT_FAILED = 3
 
 
 def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -34,11 +40,7 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
                              "folders): verdicts, numbers from the exact denoiser, numbers from trained networks, "
                              "each within its tolerance; exit 1 when a verdict differs or a number leaves its "
                              "tolerance")
-    report.add_argument("--workers", type=positive_int, default=1,
-                        help="run the independent steps on a Dask LocalCluster of N processes (default 1: "
-                             "in this process, no Dask)")
-    report.add_argument("--scheduler", metavar="ADDRESS",
-                        help="run the independent steps on the Dask cluster at ADDRESS (e.g. tcp://host:8786)")
+    add_parallel_arguments(report, "the independent steps")
     report.set_defaults(run=run_report)
     return report
 

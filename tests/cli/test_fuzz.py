@@ -5,7 +5,7 @@ The argument lists are drawn from `build_parser()` itself: every subcommand, eve
 invalid values and extremes by its argparse type (seeds, counts, sigma, output paths, choices), flags in both
 ``--flag value`` and ``--flag=value`` form, sometimes an unknown flag or a missing required one. Runs are
 in-process (`decdiff.cli.main`); the expensive work behind the arguments (the checks, the fixed-point search,
-training, the report, the benchmarks) is replaced by instant stand-ins, so the budget stays bounded while
+training, the report, the benchmarks, a Dask cluster) is replaced by instant stand-ins, so the budget stays bounded while
 parsing, validation, model and denoiser loading, output writing and the messages run for real.
 """
 
@@ -47,6 +47,8 @@ BY_TYPE = {
                               [0.0, -1.0, 1e-300, 1e300, float("nan"), float("inf"), float("-inf")]),
     types.output_file: mostly(st.sampled_from(["net.pt", "out.json", "-"]),
                               ["/nonexistent/dir/out.json", ".", "/proc/forbidden/x", "existing.txt/x", "sub/../x.pt"]),
+    types.scheduler_address: mostly(st.sampled_from(["tcp://127.0.0.1:8786", "127.0.0.1:8786"]),
+                                    ["not-an-address", "tcp://host", "tcp://host:99999", "tcp://host:x"]),
     types.output_folder: mostly(st.sampled_from(["rep", "rep/deeper"]), ["/proc/forbidden", "existing.txt"]),
 }
 BY_DEST = {
@@ -58,7 +60,6 @@ BY_DEST = {
     "baseline": mostly(st.just("baseline.json"), ["existing.txt", "/nonexistent/b.json", "."]),
     "activation": mostly(st.sampled_from(["silu", "relu"]), ["bogus"]),
     "compare": mostly(st.sampled_from(["a.json", "."]), ["existing.txt", "/nonexistent/report.json"]),
-    "scheduler": mostly(st.just("tcp://127.0.0.1:8786"), ["not-an-address"]),
 }
 USER = "from decdiff.implementations.denoisers.exact import ExactDenoiser\n\n\n" \
        "def make(model, sigma):\n    return ExactDenoiser(model)\n\n\ndef none(model, sigma):\n    return None\n"
@@ -116,12 +117,14 @@ def stand_ins(monkeypatch, tmp_path):
     """Instant stand-ins for the expensive work; a working folder with a user's factory file and an existing
     file (as a wrong kind of input)."""
     from decdiff.implementations import model_facts
+    from decdiff.parallel import tasks
 
     monkeypatch.chdir(tmp_path)
     write_text("user.py", USER)
     write_text("existing.txt", "not a model, a checkpoint or a baseline\n")
     write_text("a.json", (ROOT / "reports" / "latest" / "report.json").read_text())
     facts, co_witness = model_facts.model_facts, model_facts.joint_history_co_witness
+    run_tasks = tasks.run_tasks
     record = SimpleNamespace(epochs=1, best_epoch=1, seconds=0.0, best_val_mse=0.0, bayes_mse=0.0, mse_ratio=1.0,
                              to_json=dict)
     for target, stand_in in {
@@ -140,6 +143,8 @@ def stand_ins(monkeypatch, tmp_path):
         "decdiff.bench.end_to_end.end_to_end_commands": list,
         "decdiff.bench.scaling.bench_scaling": lambda *a, **k: [],
         "torch.set_num_threads": lambda n: None,
+        "decdiff.parallel.tasks.run_tasks": lambda tasks, seed, workers, scheduler, progress: run_tasks(
+            tasks, seed=seed, progress=progress),   # in this process: no cluster, and the stand-ins apply
     }.items():
         monkeypatch.setattr(target, stand_in)
 
