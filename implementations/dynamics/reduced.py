@@ -141,4 +141,5 @@ def search_problem(f: DifferentiableMap, states: torch.Tensor, posterior: torch.
     if hull.dimension >= states.shape[1]:
         return unchanged
     reduced = hull.coordinates(mixture.states)
-    return SearchProblem(MixtureMap(reduced, weights), reduced, weights, hull, consistent, posterior)
+    return SearchProblem(MixtureMap(reduced, weights, frame=(mixture.states, hull.basis)), reduced, weights, hull,
+                         consistent, posterior)
