@@ -50,7 +50,8 @@ def add_verify_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     return verify
 
 
-def verify_model(model_spec: str, denoiser_spec: str, settings: dict[str, Any], announce: bool = False) -> dict[str, Any]:
+def verify_model(model_spec: str, denoiser_spec: str, settings: dict[str, Any],
+                 announce: bool = False) -> dict[str, Any]:
     """One model's run: ``{"record"`` (what ``--json`` writes for it), ``"results"``, ``"description"``,
     ``"warnings"}``. `settings`: sigma, history_length, seed, checks, budget (field -> value) and timeout;
     `announce`: print the denoiser's warnings as soon as it is loaded (a run in this process)."""
@@ -108,7 +109,8 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def _write(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
-    """One record (one model) or ``{"runs": [...]}`` as JSON; else a table per model, then a line per run."""
+    """One record (one model) or ``{"runs": [...]}`` as JSON; else a table per model and, for several, a closing
+    line naming the models with a violated check."""
     import decdiff
 
     document = runs[0]["record"] if len(runs) == 1 else {"decdiff_version": decdiff.__version__,

@@ -44,6 +44,7 @@ from decdiff.implementations.histories import HistoryBatch
 #: A denoiser conditioned on one history: (y [B, d], sigma [B]) -> [B, d].
 NoisyMap = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
+
 class MixtureMap:
     """f*(y; sigma) = E_w[s] for explicit states ``[K, d]`` and weights ``[K]`` (docs/claims.md#exact-denoiser).
 
@@ -100,6 +101,7 @@ class MixtureMap:
             basis = self._frame[1]
             cov = basis.T @ cov @ basis
         return cov / (sigma * sigma)[:, None, None]
+
 
 class ConditionedDenoiser:
     """y, sigma -> f(tau, y; sigma) for ONE history tau, and its Jacobian (Eq. 9).

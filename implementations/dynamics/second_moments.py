@@ -15,7 +15,7 @@ import torch
 
 #: Entries of the table of outer products s_k s_k^T kept for a Jacobian, dense ``[K, d^2]`` or, for
 #: sparse states, only the nonzero ones (2^22 float64 = 32 MiB; K = 300 states of dimension 25 need
-#: 187,500 dense; two targets on the 8x8 grid, K = 1770 and d = 64, need 7.2 million dense but 6,800
+#: 187,500 dense; two targets on the 8x8 grid, K = 1770 and d = 64, need 7.2 million dense but 7,080
 #: nonzero).
 OUTER_PRODUCT_LIMIT = 2**22
 
@@ -59,7 +59,8 @@ def sparse_outer_products(states: torch.Tensor) -> torch.Tensor:
                                    (d * d, k), check_invariants=True).coalesce()
 
 
-def cheapest_sparse_table(states: torch.Tensor, original: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor] | None:
+def cheapest_sparse_table(states: torch.Tensor,
+                          original: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor] | None:
     """(S, `sparse_outer_products` of S) for the cheaper of ``states [K, d]`` and ``original [K, D]``
     (the same states in R^D, ``states`` their coordinates in an orthonormal basis, or None), counting
     dense multiplications per row: SPARSE_PRODUCT_COST per nonzero product, plus D^2 d + D d^2 for the

@@ -5,8 +5,8 @@ The argument lists are drawn from `build_parser()` itself: every subcommand, eve
 invalid values and extremes by its argparse type (seeds, counts, sigma, output paths, choices), flags in both
 ``--flag value`` and ``--flag=value`` form, sometimes an unknown flag or a missing required one. Runs are
 in-process (`decdiff.cli.main`); the expensive work behind the arguments (the checks, the fixed-point search,
-training, the report, the benchmarks, a Dask cluster) is replaced by instant stand-ins, so the budget stays bounded while
-parsing, validation, model and denoiser loading, output writing and the messages run for real.
+training, the report, the benchmarks, a Dask cluster) is replaced by instant stand-ins, so the budget stays bounded
+while parsing, validation, model and denoiser loading, output writing and the messages run for real.
 """
 
 from __future__ import annotations

@@ -51,10 +51,12 @@ def test_the_sparse_table_holds_every_outer_product(seed):
 @pytest.mark.parametrize("seed", range(4))
 def test_the_jacobian_from_the_nonzero_entries_is_the_centred_covariance(seed, monkeypatch):
     states, weights = _sparse_states(seed)
-    monkeypatch.setattr(second_moments, "OUTER_PRODUCT_LIMIT", states.shape[0] * states.shape[1] ** 2 - 1)  # dense misses
+    dense_misses = states.shape[0] * states.shape[1] ** 2 - 1
+    monkeypatch.setattr(second_moments, "OUTER_PRODUCT_LIMIT", dense_misses)
     mixture = MixtureMap(states, weights)
     y = torch.randn(64, states.shape[1], dtype=T, generator=torch.Generator().manual_seed(seed)) * 2.0
-    got, centred = mixture.jacobian(y, 0.5), mixture_jacobian(mixture.log_weights, mixture.states, y, torch.full((64,), 0.5, dtype=T))
+    got = mixture.jacobian(y, 0.5)
+    centred = mixture_jacobian(mixture.log_weights, mixture.states, y, torch.full((64,), 0.5, dtype=T))
     assert mixture._outer is None and mixture._sparse is not None
     assert (got - centred).abs().max() <= _bound(states, 0.5)
     monkeypatch.setattr(second_moments, "OUTER_PRODUCT_LIMIT", 1)                                   # neither fits
