@@ -19,9 +19,9 @@ from decdiff.implementations.dynamics.second_moments import (
 from decdiff.implementations.histories import agent_histories
 from decdiff.implementations.models.registry import load_model
 from decdiff.implementations.sampling import sample_trajectories
+from decdiff.tolerances import mixture_jacobian_round_off
 
 T = torch.float64
-EPS = torch.finfo(T).eps
 
 
 def _sparse_states(seed: int, k: int = 60, d: int = 40) -> tuple[torch.Tensor, torch.Tensor]:
@@ -35,8 +35,8 @@ def _sparse_states(seed: int, k: int = 60, d: int = 40) -> tuple[torch.Tensor, t
 
 
 def _bound(states: torch.Tensor, sigma: float) -> float:
-    """The subtraction's absolute error: a few ulps of max_k ||s_k||^2 / sigma^2, summed over d entries."""
-    return 8 * states.shape[1] * EPS * float((states * states).sum(1).max()) / sigma**2
+    """The second-moment form's round-off (`mixture_jacobian_round_off`) for these states."""
+    return mixture_jacobian_round_off(float((states * states).sum(1).max()), sigma)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -78,8 +78,8 @@ def test_reduced_coordinates_project_the_frames_sparse_covariance(seed, monkeypa
     plain = MixtureMap(reduced, weights).jacobian(y, 0.4)                                 # dense, in the hull
     monkeypatch.setattr(second_moments, "OUTER_PRODUCT_LIMIT", reduced.shape[0] * hull.dimension ** 2 - 1)
     framed = MixtureMap(reduced, weights, frame=(states, hull.basis))
-    assert hull.dimension == d - 1 and cheapest_sparse_table(reduced, states)[0] is states
     assert (framed.jacobian(y, 0.4) - plain).abs().max() <= _bound(states, 0.4)
+    assert hull.dimension == d - 1 and framed._sparse[0] is framed._frame[0]              # the frame's table
     assert cheapest_sparse_table(reduced, None) is None                         # dense rows: centred
 
 
