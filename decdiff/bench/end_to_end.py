@@ -36,6 +36,11 @@ def repository_root() -> Path | None:
     return root if (root / "pyproject.toml").is_file() and (root / "tests").is_dir() else None
 
 
+#: The options of the README's (and CI's) test command, ``python -m pytest -n 2 --dist loadfile``: two
+#: xdist processes, each test file whole in one of them.
+TEST_RUN_OPTIONS = ("-n", "2", "--dist", "loadfile")
+
+
 def end_to_end_commands() -> list[EndToEnd]:
     """Issue 9's end-to-end goals: the quick report from a cold cache < 5 min; the default test run < 10 min
     (only from a source checkout, which has the tests)."""
@@ -43,8 +48,8 @@ def end_to_end_commands() -> list[EndToEnd]:
                          (sys.executable, "-m", "decdiff", "report", "--suite", "quick", "--out", "{tmp}"), 300.0)]
     root = repository_root()
     if root is not None:
-        commands.append(EndToEnd("default test run", (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
-                                 600.0, root))
+        commands.append(EndToEnd("default test run", (sys.executable, "-m", "pytest", *TEST_RUN_OPTIONS, "-q", "-p",
+                                                      "no:cacheprovider"), 600.0, root))
     return commands
 
 

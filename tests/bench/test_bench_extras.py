@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 
 import numpy as np
@@ -87,6 +88,11 @@ def test_end_to_end_commands_name_the_quick_report_and_the_test_run():
     assert report.goal_s == 300 and "{tmp}" in report.argv and report.argv[-4:-1] == ("--suite", "quick", "--out")
     tests = commands["default test run"]                 # this checkout has its tests
     assert tests.goal_s == 600 and (tests.cwd / "tests").is_dir() and "pytest" in tests.argv
+    readme_command = re.search(r"\.venv/bin/python -m pytest( [^\n]*)?\n", (tests.cwd / "README.md").read_text())
+    ci_command = re.search(r"\.venv/bin/python -m pytest( [^\n]*)?\n", (tests.cwd / ".ci" / "run").read_text())
+    assert readme_command.group(0) == ci_command.group(0)                  # CI runs the README's test command
+    options = tuple((readme_command.group(1) or "").split())
+    assert tests.argv[3:3 + len(options)] == options                      # and the bench times that command
 
 
 def test_bench_command_runs_only_end_to_end_and_writes_it(tmp_path, capsys, monkeypatch):
