@@ -77,13 +77,27 @@ def register_check(id: str, claim: str, summary: str, requires: Iterable[str] = 
     return decorate
 
 
+#: The modules that register checks, in the order their checks are listed within a claim. The order must not
+#: depend on which module a process happened to import first (a Dask worker whose first task was a figure
+#: imported `reference` before `theorem1` and listed their checks the other way round, so its report differed).
+CHECK_MODULES = ("corollary5_1", "theorem7", "corollary7_1", "corollary7_2", "finding1", "finding3", "finding6",
+                 "theorem1", "reference", "theorem2", "theorem3", "theorem4", "theorem5", "theorem6", "theorem8",
+                 "trained_reference")
+
+
 def all_checks() -> list[Check]:
-    """Every registered check, in claim order then registration order."""
+    """Every registered check: in claim order, then `CHECK_MODULES` order, then the order each module defines
+    them in (whatever order the modules were imported in)."""
     package = importlib.import_module("decdiff.properties")
     for module in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"decdiff.properties.{module.name}")
-    order = {claim: k for k, claim in enumerate(CLAIMS)}
-    return sorted(_CHECKS.values(), key=lambda c: order[c.claim])
+    claim_rank = {claim: k for k, claim in enumerate(CLAIMS)}
+    module_rank = {f"decdiff.properties.{name}": k for k, name in enumerate(CHECK_MODULES)}
+    unlisted = sorted({c.run.__module__ for c in _CHECKS.values()} - set(module_rank))
+    if unlisted:
+        raise RuntimeError(f"checks registered in {unlisted}: add the module to CHECK_MODULES")
+    defined = {check_id: k for k, check_id in enumerate(_CHECKS)}
+    return sorted(_CHECKS.values(), key=lambda c: (claim_rank[c.claim], module_rank[c.run.__module__], defined[c.id]))
 
 
 #: Each capability as words about the denoiser: (before "denoiser", after it).

@@ -2,7 +2,8 @@
 
 `build_parser` assembles the subcommands; `main` runs one and turns bad input into one
 line on stderr and exit status 2 (never a traceback). Exit status: 0 on success, 1 when a
-check is violated, 2 for bad input, 130 or 143 when SIGINT or SIGTERM interrupted the run:
+check is violated, 2 for bad input, 3 when a step of a run failed twice (its worker died or
+it raised: one line names it), 130 or 143 when SIGINT or SIGTERM interrupted the run:
 then one line names the step that was interrupted and where any partial results are
 (output files are written whole or not at all: `decdiff.files`).
 """

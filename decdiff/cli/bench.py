@@ -1,11 +1,13 @@
-"""``decdiff bench [--only [NAME ...]] [--end-to-end] [--scaling [quick|paper]] [--cache DIR] [--json OUT]``.
+"""``decdiff bench [--only [NAME ...]] [--end-to-end] [--workers-ratio [SUITE]] [--scaling [quick|paper]]
+[--cache DIR] [--json OUT]``.
 
 Every line is a figure, the plain method's figure measured in the same run, their ratio
 and the goal; ``--end-to-end`` times the quick report (cold cache) and the default test run
-in subprocesses against their goals; ``--scaling`` adds the cost of posteriors, fixed points
-and checks against states, agents and history length with fitted exponents. The load
-average is printed with the figures (the machine may be shared). Exit status 0 whatever
-the figures (they are measurements, not checks).
+in subprocesses against their goals; ``--workers-ratio`` times a suite's report with two Dask
+workers against one process, beside the best ratio its task graph allows; ``--scaling`` adds
+the cost of posteriors, fixed points and checks against states, agents and history length
+with fitted exponents. The load average is printed with the figures (the machine may be
+shared). Exit status 0 whatever the figures (they are measurements, not checks).
 """
 
 from __future__ import annotations
@@ -23,19 +25,24 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     """Add ``bench`` to the ``decdiff`` subcommands."""
     from decdiff.bench import BENCHMARKS
     from decdiff.bench.scaling import SCALING_PLANS
+    from decdiff.report.suites import SUITES
 
     bench = subparsers.add_parser("bench", help="time the hot paths against the plain methods they replace")
     bench.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), metavar="NAME",
                        help=f"run only these ({', '.join(BENCHMARKS)}); no NAME: none of them (with "
-                            "--end-to-end or --scaling)")
+                            "--end-to-end, --workers-ratio or --scaling)")
     bench.add_argument("--end-to-end", action="store_true",
                        help="also time the quick report from a cold cache and the default test run (minutes)")
+    bench.add_argument("--workers-ratio", nargs="?", const="quick", choices=sorted(SUITES), metavar="SUITE",
+                       help="also time a suite's report (cold cache) with --workers 2 against --workers 1: quick "
+                            "(default; minutes) or paper (hours; needs decdiff[smax])")
     bench.add_argument("--scaling", nargs="?", const="paper", choices=sorted(SCALING_PLANS), metavar="SIZE",
                        help="also measure how costs grow: quick (< 30 s) or paper (default; minutes)")
     bench.add_argument("--cache", metavar="DIR", type=output_folder,
                        help="where the trained network of fixed-points-trained is kept "
                             "(default $XDG_CACHE_HOME/decdiff/bench)")
-    bench.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads (default 2, the CI machine's)")
+    bench.add_argument("--threads", type=positive_int, default=2,
+                       help="torch CPU threads (default 2, the CI machine's)")
     bench.add_argument("--json", metavar="OUT", type=output_file,
                        help="also write every figure as JSON ('-': the JSON on stdout, the lines on stderr)")
     bench.set_defaults(run=run_bench)
@@ -66,6 +73,12 @@ def run_bench(args: argparse.Namespace) -> int:
             progress(command.name)
             figures.append(bench_end_to_end(command))
             print(figures[-1].line(), file=out)
+    if args.workers_ratio:
+        from decdiff.bench.workers import bench_workers
+
+        progress(f"{args.workers_ratio} report with 2 workers against 1")
+        figures.append(bench_workers(args.workers_ratio))
+        print(figures[-1].line(), file=out)
     series = bench_scaling(args.scaling, progress=progress) if args.scaling else []
     for s in series:
         cells = ", ".join(f"{n}: {t:.3g} s" for n, t in zip(s.sizes, s.seconds))

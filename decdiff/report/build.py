@@ -2,7 +2,9 @@
 
 Order: train (or read from the cache) every denoiser the suite needs, run the `decdiff
 verify` runs (exact and trained), the symbolic derivations, the counterexample searches,
-and the figure experiments (whose data goes into the JSON's ``figures``).
+the mutation table and the figure experiments (whose data goes into the JSON's ``figures``).
+With Dask (``workers > 1`` or a scheduler) all of these are one graph of tasks: each step
+starts once the trainings whose checkpoints it reads are done.
 
 The JSON holds no timings and no dates, so the same suite and seed give byte-identical
 files; timings go to a separate ``timings.json``. Torch is seeded and set to
@@ -31,9 +33,18 @@ from decdiff.implementations.models.registry import load_model
 from decdiff.parallel.tasks import Task, graph_bounds, run_tasks
 from decdiff.properties.context import Budget, CheckContext
 from decdiff.properties.registration import run_checks
+from decdiff.report.figure_tasks import FIGURE_STEPS, figure_tasks
 from decdiff.report.schema import SCHEMA_VERSION
 from decdiff.report.suites import Suite, VerifyRun
-from decdiff.report.training import TrainSpec, load_trained, train_all
+from decdiff.report.training import (
+    TrainSpec,
+    stored_records,
+    train_all,
+    training_seconds,
+    training_step,
+    training_tasks,
+    untrained,
+)
 from decdiff.report.verdicts import claim_entries
 
 PACKAGES = ("decdiff", "torch", "numpy", "scipy", "sympy", "hypothesis", "matplotlib", "cvxpy", "jinja2",
@@ -95,14 +106,15 @@ def environment() -> dict[str, Any]:
             "packages": versions}
 
 
-def _run_verify(run: VerifyRun, seed: int, out_dir: Path, records: dict[str, dict]) -> dict[str, Any]:
+def _run_verify(run: VerifyRun, seed: int, out_dir: Path) -> dict[str, Any]:
     model = load_model(run.model)
     spec = run.train_spec
     if spec is None:
         label, path, training = "exact", "exact", None
     else:
         label = spec.checkpoint(out_dir).relative_to(out_dir).as_posix()
-        path, training = str(spec.checkpoint(out_dir)), {**spec.to_json(), "record": records[spec.key]}
+        record = stored_records([spec], out_dir)[spec.key]
+        path, training = str(spec.checkpoint(out_dir)), {**spec.to_json(), "record": record}
     ctx = CheckContext(model=model, denoiser=load_denoiser(path, model, run.sigma), denoiser_label=label,
                        sigma=run.sigma, history_length=run.history_length, seed=seed,
                        budget=Budget(histories=run.histories, starts=run.starts))
@@ -167,71 +179,61 @@ def summary_table(checks: list[dict[str, Any]], derivations: list[dict[str, Any]
     return rows
 
 
-def _figures(suite: Suite, seed: int, out_dir: Path, records: dict[str, dict], steps: Steps) -> dict[str, Any]:
-    """The figure experiments' data (Fig. 1-4, Table 1)."""
-    from decdiff.report import composite, deviations, vector_fields
-
-    loaded: dict[str, tuple] = {}
-
-    def load(spec: TrainSpec) -> tuple:
-        if spec.key not in loaded:
-            loaded[spec.key] = load_trained(spec, out_dir)
-        return loaded[spec.key]
-
-    figures: dict[str, Any] = {}
-    if suite.fields is not None:
-        with steps.step("Fig. 1: vector fields"):
-            trained = {s.model: load(s) for s in suite.fields.train_specs()}
-            figures["fig1"] = vector_fields.fig1_data(suite.fields, trained, seed)
-    grid = suite.grid
-    if grid is not None:
-        base = grid.spec()
-        with steps.step("Fig. 2: trained fixed points, deviation against Jacobian rank"):
-            figures["fig2"] = deviations.fig2_data(grid, *load(base), base, seed)
-        with steps.step("Fig. 3: deviation against width, states, training samples"):
-            figures["fig3"] = deviations.fig3_data(grid, load, records, seed)
-        with steps.step("Fig. 4: composite and partial composite flows"):
-            figures["fig4"] = composite.fig4_data(grid, *load(grid.composite_spec()), seed)
-        with steps.step("Table 1: individual against composite PSNR"):
-            figures["table1"] = composite.table1_data(grid, load, records, seed)
-    if suite.smax is not None:
-        from decdiff.report.smax import SMAX_CONFIGS, smax_section_data
-
-        with steps.step("SMACv2-like (JaxMARL SMAX): MAPPO, data, denoisers, Table 1, Fig. 2(g.2)"):
-            figures["smax"] = smax_section_data(SMAX_CONFIGS[suite.smax], seed, out_dir / "smax", progress=steps.note)
-    return figures
+def training_line(spec: TrainSpec, record: dict[str, Any], now: bool) -> str:
+    """A training's progress line: its settings and validation MSE against the Bayes MSE."""
+    return (f"{'trained' if now else 'cached'} {spec.model} width {spec.config.width}, "
+            f"H={spec.config.history_length}, sigma {spec.config.sigma:g}, {spec.config.samples} trajectories, "
+            f"seed {spec.config.seed}: validation MSE / Bayes MSE = {record['mse_ratio']:.3f}")
 
 
-def _step_count(suite: Suite, n_derivations: int, n_scenarios: int) -> int:
-    figures = (1 if suite.fields else 0) + (4 if suite.grid else 0) + (1 if suite.smax else 0)
-    return (len(suite.train_specs()) + len(suite.runs) + (n_derivations if suite.derivations else 0)
-            + (n_scenarios if suite.counterexamples else 0) + figures + (1 if suite.mutation else 0))
+def _mutation(seed: int) -> dict[str, Any]:
+    from decdiff.checking.mutation import mutation_table
+
+    return mutation_table(seed=seed).to_json()
 
 
-def independent_tasks(suite: Suite, seed: int, out_dir: Path, records: dict[str, dict], derivations: Sequence,
-                      scenarios: Sequence) -> list[Task]:
-    """The suite's steps that need only the trained checkpoints: verification runs, derivations, searches."""
+#: The mutation table's step name (the timings table's row).
+MUTATION_STEP = "mutation table: every check on deliberately broken denoisers and models"
+
+
+def report_tasks(suite: Suite, seed: int, out_dir: Path, derivations: Sequence, scenarios: Sequence,
+                 note: Progress) -> list[Task]:
+    """The suite's steps after training, in the report's order: verification runs, derivations, searches,
+    the mutation table and the figures (`decdiff.report.figure_tasks`); each waits for the trainings
+    whose checkpoints it reads."""
     tasks = []
     for run in suite.runs:
-        denoiser = "exact" if run.training is None else f"trained width {run.training.width}"
+        spec = run.train_spec
+        denoiser = "exact" if spec is None else f"trained width {spec.config.width}"
         tasks.append(Task(f"verify {run.model} H={run.history_length} sigma={run.sigma:g} ({denoiser})",
-                          _run_verify, (run, seed, out_dir, records), () if run.training is None else ("training",)))
+                          _run_verify, (run, seed, out_dir), () if spec is None else (training_step(spec),)))
     # The derivations run in this process: in a Dask worker the sympy expression hash of fixed_point_shift came
     # out different (the same in every fresh process run alone or after the others; cause not yet found).
     tasks += [Task(f"derivation {d.id}", _derivation, (d,), local=True)
               for d in (derivations if suite.derivations else [])]
     tasks += [Task(f"counterexample search {s.name}", _counterexample, (s, out_dir, seed))
               for s in (scenarios if suite.counterexamples else [])]
-    return tasks
+    if suite.mutation:
+        tasks.append(Task(MUTATION_STEP, _mutation, (seed,)))
+    return tasks + [task for _, task in figure_tasks(suite, seed, out_dir, note)]
+
+
+def _graph(tasks: Sequence[Task], seconds: dict[str, float], specs: Sequence[TrainSpec],
+           out_dir: Path) -> dict[str, float]:
+    """`graph_bounds` of the run: every step's seconds, each training (this run's ones) its own step."""
+    work = {k: seconds[k] for k in (t.key for t in tasks)}
+    work.update({training_step(s): seconds.get(training_step(s), training_seconds(s, out_dir)) for s in specs})
+    return graph_bounds(work, {t.key: t.after for t in tasks})
 
 
 def build_report(suite: Suite, *, seed: int, out_dir: Path, progress: Progress = lambda _: None,
                  workers: int = 1, scheduler: str | None = None) -> tuple[dict[str, Any], dict[str, float]]:
     """Run `suite` and return (report, timings); checkpoints and counterexample files are written under `out_dir`.
 
-    The verification runs, derivations and counterexample searches are independent tasks
-    (`decdiff.parallel.tasks.run_tasks`): here with ``workers == 1``, else on a LocalCluster
-    of ``workers`` processes or the cluster at ``scheduler``; the report is the same bytes.
+    Every step is a task (`decdiff.parallel.tasks.run_tasks`, `report_tasks`). With ``workers == 1``
+    the denoisers are trained first (`train_all`, the suite's local processes), then the steps run
+    here; else the trainings and the steps are one graph on a LocalCluster of ``workers`` processes
+    or the cluster at ``scheduler``. The report is the same bytes either way.
     """
     from decdiff.properties.search import SCENARIOS
     from decdiff.theory.registry import all_derivations
@@ -241,47 +243,51 @@ def build_report(suite: Suite, *, seed: int, out_dir: Path, progress: Progress =
 
         require_smax()
     derivations = all_derivations()
-    steps = Steps(_step_count(suite, len(derivations), len(SCENARIOS)), progress)
+    specs = suite.train_specs()
+    distributed = workers > 1 or scheduler is not None
+    steps = Steps(0, progress)
     with deterministic_torch(seed):
-        specs = suite.train_specs()
-        engine = (f"as tasks on cluster {scheduler}" if scheduler else f"as tasks on {workers} Dask workers"
-                  if workers > 1 else f"{suite.jobs} worker processes")
-        steps.note(f"training {len(specs)} denoisers ({engine}; cached ones are read back)")
-
-        def trained(spec: TrainSpec, record: dict, now: bool) -> None:
-            steps.done += 1
-            steps.note(f"{'trained' if now else 'cached'} {spec.model} width {spec.config.width}, "
-                       f"H={spec.config.history_length}, sigma {spec.config.sigma:g}, {spec.config.samples} trajectories, "
-                       f"seed {spec.config.seed}: "
-                       f"validation MSE / Bayes MSE = {record['mse_ratio']:.3f}")
-
+        tasks = report_tasks(suite, seed, out_dir, derivations, SCENARIOS, steps.note)
+        steps.total = len(specs) + len(tasks)
+        pending = untrained(specs, out_dir)
+        steps.note(f"{len(specs)} denoisers, {len(specs) - len(pending)} of them cached; "
+                   + (f"{len(pending)} trainings and {len(tasks)} steps as tasks on "
+                      + (f"cluster {scheduler}" if scheduler else f"{workers} Dask workers")
+                      if distributed else f"training {len(pending)} in {suite.jobs} worker processes"))
         t0 = time.perf_counter()
-        records = train_all(specs, out_dir, jobs=suite.jobs, done=trained, workers=workers, scheduler=scheduler,
-                            progress=lambda done, total, key: steps.note(f"training task {done}/{total} done: {key}"))
-        steps.timings["training"] = round(time.perf_counter() - t0, 3)
-        tasks = independent_tasks(suite, seed, out_dir, records, derivations, SCENARIOS)
-        steps.note(f"{len(tasks)} independent steps as tasks ("
-                   + (f"cluster {scheduler}" if scheduler else f"{workers} worker processes" if workers > 1
-                      else "in this process") + ")")
+        if distributed:
+            cached = [s for s in specs if s not in pending]
+            for spec, record in zip(cached, stored_records(cached, out_dir).values()):
+                steps.done += 1
+                steps.note(training_line(spec, record, False))
+        else:
+            def trained(spec: TrainSpec, record: dict[str, Any], now: bool) -> None:
+                steps.done += 1
+                steps.note(training_line(spec, record, now))
+
+            train_all(specs, out_dir, jobs=suite.jobs, done=trained)
+            steps.timings["training"] = round(time.perf_counter() - t0, 3)
+            steps.note(f"{len(tasks)} steps in this process")
+        training = training_tasks(specs, out_dir) if distributed else []
 
         def finished(done: int, total: int, key: str) -> None:
             steps.done += 1
             steps.note(f"task {done}/{total} done: {key}")
 
         t0 = time.perf_counter()
-        done = run_tasks(tasks, seed=seed, workers=workers, scheduler=scheduler, progress=finished)
+        done = run_tasks(training + tasks, seed=seed, workers=workers, scheduler=scheduler, progress=finished,
+                         threads=1)                 # one thread per step, as here: the same bytes on any machine
         steps.timings["tasks"] = round(time.perf_counter() - t0, 3)
         steps.timings.update(done.seconds)
-        kinds = [t.key.split(" ")[0] for t in tasks]
-        runs, symbolic, counterexamples = ([r for r, k in zip(done.results, kinds) if k == kind]
-                                           for kind in ("verify", "derivation", "counterexample"))
-        mutation = None
-        if suite.mutation:
-            from decdiff.checking.mutation import mutation_table
-
-            with steps.step("mutation table: every check on deliberately broken denoisers and models"):
-                mutation = mutation_table(seed=seed).to_json()
-        figures = _figures(suite, seed, out_dir, records, steps)
+        records = stored_records(specs, out_dir)
+        for spec in pending if distributed else []:          # counted as their tasks finished
+            steps.note(training_line(spec, records[spec.key], True))
+        results = dict(zip((t.key for t in training + tasks), done.results))
+        runs = [results[t.key] for t in tasks if t.key.startswith("verify ")]
+        symbolic = [results[t.key] for t in tasks if t.key.startswith("derivation ")]
+        counterexamples = [results[t.key] for t in tasks if t.key.startswith("counterexample ")]
+        mutation = results.get(MUTATION_STEP)
+        figures = {name: results[step] for name, step in FIGURE_STEPS.items() if step in results}
     checks = [c for run in runs for c in run["checks"]] + figure_checks(figures)
     all_results = checks + [c["result"] for c in counterexamples if c["found"]]
     counts = {claim.name: {"planned": 0, "ran": 0, "skipped": 0} for claim in CLAIMS}
@@ -290,10 +296,7 @@ def build_report(suite: Suite, *, seed: int, out_dir: Path, progress: Progress =
         entry["planned"] += 1
         entry["skipped" if result["verdict"] == "skipped" else "ran"] += 1
     steps.timings["total"] = round(time.perf_counter() - steps.started, 3)
-    after = {t.key: t.after for t in tasks}
-    serial = [k for k in steps.timings if k not in after and k not in ("training", "tasks", "total")]
-    after.update({k: ("training",) for k in serial if not k.startswith("mutation")})    # figures read checkpoints
-    graph = graph_bounds({k: steps.timings[k] for k in ("training", *after)}, after)
+    graph = _graph(tasks, steps.timings, pending, out_dir)
     steps.timings.update({f"task graph: {name.replace('_', ' ')}": value for name, value in graph.items()})
     report = {
         "schema_version": SCHEMA_VERSION,

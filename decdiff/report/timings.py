@@ -47,11 +47,12 @@ def render_timings(timings: dict[str, float], scaling: dict[str, Any] | None, su
         lines += ["", "## The task graph", "",
                   f"Total work {graph['task graph: work']:.1f} s (every step's seconds added up); critical path "
                   f"{graph['task graph: critical path']:.1f} s (the longest chain of steps that wait for one another: "
-                  "training, then a step that reads its checkpoints, or one step alone; the wall time no number "
+                  "a training, then a step that reads its checkpoint, or one step alone; the wall time no number "
                   "of workers can beat); so at most "
-                  f"{graph['task graph: speedup bound']:.2f}x faster than one worker with `--workers N` or "
-                  "`--scheduler ADDRESS`, however many workers. Training counts as one step at its measured "
-                  "wall time (its specs already train in parallel processes)."]
+                  f"{graph['task graph: speedup bound']:.2f}x faster than one worker doing all the work, with "
+                  "`--workers N` or `--scheduler ADDRESS`, however many workers. Each training of this run is "
+                  "one step at its own seconds (cached ones cost nothing); the process's start, the scaling "
+                  "plan and writing the files are outside the graph."]
     if scaling is not None:
         load = " -> ".join(f"{x:.2f}" for x in scaling["load_average"])
         plan = "; ".join(f"{k} {v}" for k, v in scaling["plan"].items())

@@ -6,8 +6,7 @@ trajectories and seed and ends in a hash of the whole configuration. A cached ch
 is used only when its stored configuration equals the spec's; otherwise it is trained
 again. Training is forced onto the CPU with one thread, so the weights (and the report)
 are the same whether a checkpoint was trained now or read from the cache, and whether it
-was trained in this process, in a local worker process or on a Dask worker (`train_all` trains
-independent specs in parallel).
+was trained in this process, in a local worker process (`train_all`) or on a Dask worker (`training_tasks`).
 """
 
 from __future__ import annotations
@@ -94,7 +93,7 @@ def ensure_trained(spec: TrainSpec, out_dir: Path) -> tuple[dict[str, Any], bool
     return summary(record.to_json()), True
 
 
-def _train_job(spec: TrainSpec, out_dir: str) -> tuple[dict[str, Any], bool]:
+def train_job(spec: TrainSpec, out_dir: str) -> tuple[dict[str, Any], bool]:
     """A worker's job: the same deterministic settings as the report's own process."""
     import torch
 
@@ -102,37 +101,42 @@ def _train_job(spec: TrainSpec, out_dir: str) -> tuple[dict[str, Any], bool]:
     return ensure_trained(spec, Path(out_dir))
 
 
-def train_all(specs: Sequence[TrainSpec], out_dir: Path, *, jobs: int,
-              done: Callable[[TrainSpec, dict[str, Any], bool], None], workers: int = 1,
-              scheduler: str | None = None,
-              progress: Callable[[int, int, str], None] = lambda done, total, key: None) -> dict[str, dict[str, Any]]:
-    """Train (or find cached) every spec; key -> record summary.
+def training_step(spec: TrainSpec) -> str:
+    """The name of `spec`'s training among a run's steps (what the steps that read its checkpoint wait for)."""
+    return f"train {spec.key}"
 
-    With ``workers > 1`` or a ``scheduler`` the specs to train are tasks on dask.distributed
-    (`decdiff.parallel.tasks.run_tasks`, as the report's other steps); otherwise they are trained in
-    `jobs` local worker processes when jobs > 1, else here. Training is seeded by its configuration
-    and runs on one thread, so the checkpoints are the same bytes either way.
-    ``done(spec, summary, trained_now)`` is called as each finishes (on Dask: after all of them, with
-    ``progress(done, total, key)`` as each task finishes). Local workers are spawned, so
-    a script that gets here with jobs > 1 must guard its entry point (``if __name__ == "__main__"``).
+
+def untrained(specs: Sequence[TrainSpec], out_dir: Path) -> list[TrainSpec]:
+    """The specs without a cached checkpoint under `out_dir`, in order."""
+    return [s for s in specs if _cached_record(s, s.checkpoint(out_dir)) is None]
+
+
+def training_tasks(specs: Sequence[TrainSpec], out_dir: Path) -> list:
+    """One `decdiff.parallel.tasks.Task` per spec still to train (`train_job`), named by `training_step`."""
+    from decdiff.parallel.tasks import Task
+
+    return [Task(training_step(s), train_job, (s, str(out_dir))) for s in untrained(specs, out_dir)]
+
+
+def train_all(specs: Sequence[TrainSpec], out_dir: Path, *, jobs: int,
+              done: Callable[[TrainSpec, dict[str, Any], bool], None]) -> dict[str, dict[str, Any]]:
+    """Train (or find cached) every spec in this machine's processes; key -> record summary.
+
+    The specs to train are trained in `jobs` local worker processes when jobs > 1, else here
+    (on Dask they are `training_tasks`). Training is seeded by its configuration and runs on one
+    thread, so the checkpoints are the same bytes either way. ``done(spec, summary, trained_now)``
+    is called as each finishes. Local workers are spawned, so a script that gets here with jobs > 1
+    must guard its entry point (``if __name__ == "__main__"``).
     """
     records: dict[str, dict[str, Any]] = {}
-    pending = [s for s in specs if _cached_record(s, s.checkpoint(out_dir)) is None]
+    pending = untrained(specs, out_dir)
     for spec in specs:
         if spec not in pending:
             records[spec.key], _ = ensure_trained(spec, out_dir)
             done(spec, records[spec.key], False)
-    if pending and (workers > 1 or scheduler is not None):
-        from decdiff.parallel.tasks import Task, run_tasks
-
-        tasks = [Task(f"train {spec.key}", _train_job, (spec, str(out_dir))) for spec in pending]
-        run = run_tasks(tasks, seed=0, workers=workers, scheduler=scheduler, progress=progress)
-        for spec, (record, trained) in zip(pending, run.results):
-            records[spec.key] = record
-            done(spec, record, trained)
-    elif jobs > 1 and len(pending) > 1:
+    if jobs > 1 and len(pending) > 1:
         with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_train_job, spec, str(out_dir)): spec for spec in pending}
+            futures = {pool.submit(train_job, spec, str(out_dir)): spec for spec in pending}
             for future in as_completed(futures):
                 spec = futures[future]
                 records[spec.key], trained = future.result()
@@ -142,6 +146,23 @@ def train_all(specs: Sequence[TrainSpec], out_dir: Path, *, jobs: int,
             records[spec.key], trained = ensure_trained(spec, out_dir)
             done(spec, records[spec.key], trained)
     return records
+
+
+def stored_records(specs: Sequence[TrainSpec], out_dir: Path) -> dict[str, dict[str, Any]]:
+    """key -> the record summary stored with each spec's checkpoint (every spec must be trained)."""
+    return {s.key: summary(_stored(s, out_dir)) for s in specs}
+
+
+def training_seconds(spec: TrainSpec, out_dir: Path) -> float:
+    """The wall-clock seconds the stored checkpoint of `spec` took to train."""
+    return float(_stored(spec, out_dir)["seconds"])
+
+
+def _stored(spec: TrainSpec, out_dir: Path) -> dict[str, Any]:
+    record = _cached_record(spec, spec.checkpoint(out_dir))
+    if record is None:
+        raise FileNotFoundError(f"{spec.checkpoint(out_dir)}: no checkpoint of this configuration")
+    return record
 
 
 def load_trained(spec: TrainSpec, out_dir: Path):

@@ -87,7 +87,8 @@ def _tokens(action: argparse.Action, valid: bool) -> st.SearchStrategy[list[str]
     if isinstance(action.nargs, int):
         values = st.lists(_value(action, valid), min_size=action.nargs, max_size=action.nargs)
         return st.one_of(st.just([]), values.map(lambda vs: [flag, *vs]))
-    one = st.one_of(_value(action, valid).map(lambda v: [flag, v]), _value(action, valid).map(lambda v: [f"{flag}={v}"]))
+    one = st.one_of(_value(action, valid).map(lambda v: [flag, v]),
+                    _value(action, valid).map(lambda v: [f"{flag}={v}"]))
     if isinstance(action, argparse._AppendAction):
         return st.lists(one, max_size=3).map(lambda groups: [t for g in groups for t in g])
     return one if action.required else st.one_of(st.just([]), one)
@@ -142,8 +143,9 @@ def stand_ins(monkeypatch, tmp_path):
         "decdiff.bench.run_benchmarks": lambda *a, **k: [],
         "decdiff.bench.end_to_end.end_to_end_commands": list,
         "decdiff.bench.scaling.bench_scaling": lambda *a, **k: [],
+        "decdiff.bench.workers.bench_workers": lambda *a, **k: SimpleNamespace(line=lambda: "stand-in", to_json=dict),
         "torch.set_num_threads": lambda n: None,
-        "decdiff.parallel.tasks.run_tasks": lambda tasks, seed, workers, scheduler, progress: run_tasks(
+        "decdiff.parallel.tasks.run_tasks": lambda tasks, seed, workers, scheduler, progress, **_: run_tasks(
             tasks, seed=seed, progress=progress),   # in this process: no cluster, and the stand-ins apply
     }.items():
         monkeypatch.setattr(target, stand_in)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +42,51 @@ def test_each_task_is_seeded_by_the_run_seed_and_its_key_not_by_order():
     assert task_seed(7, "a") != task_seed(7, "b") and task_seed(7, "a") == task_seed(7, "a")
 
 
+def write_late(path: str) -> str:
+    """Write `path` after a second (a training writing its checkpoint)."""
+    time.sleep(1.0)
+    Path(path).write_text("written")
+    return "wrote"
+
+
+def read_now(path: str) -> str:
+    """Read `path` at once (a figure reading the checkpoint): fails if it is not there yet."""
+    return Path(path).read_text()
+
+
+@pytest.mark.timeout(900)
+def test_a_step_on_a_cluster_starts_after_the_steps_it_waits_for(tmp_path):
+    """On two workers the reader would start beside the writer and fail twice (its retry comes at once)."""
+    path = str(tmp_path / "checkpoint")
+    tasks = [Task("write", write_late, (path,)), Task("other", draws, (1,)),
+             Task("read", read_now, (path,), ("write",))]
+    assert run_tasks(tasks, seed=0, workers=2).results[::2] == ["wrote", "written"]
+
+
+def test_a_step_may_wait_only_for_earlier_steps_and_a_local_one_for_none():
+    with pytest.raises(ValueError, match="'read' waits for \\['write'\\], which must be given before it"):
+        run_tasks([Task("read", read_now, ("x",), ("write",)), Task("write", write_late, ("x",))], seed=0)
+    with pytest.raises(ValueError, match="local step 'read' cannot wait"):
+        run_tasks([Task("write", write_late, ("x",)), Task("read", read_now, ("x",), ("write",), local=True)], seed=0)
+
+
+def malloc_trim_threshold() -> str | None:
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+@pytest.mark.timeout(900)
+def test_local_workers_keep_glibcs_dynamic_mmap_threshold():
+    """Dask sets MALLOC_TRIM_THRESHOLD_ for its workers, which made every training on them ~1.5x slower."""
+    assert run_tasks([Task("environment", malloc_trim_threshold)], seed=0, workers=2).results == [None]
+
+
 def test_the_critical_path_is_the_longest_chain():
     seconds = {"training": 10.0, "verify trained": 5.0, "derivation": 12.0, "figure": 3.0}
     after = {"verify trained": ("training",), "figure": ("training",)}
     bounds = graph_bounds(seconds, after)
     assert bounds == {"work": 30.0, "critical_path": 15.0, "speedup_bound": 2.0}
+    cached = graph_bounds({"figure": 3.0}, {"figure": ("training",)})       # a cached training did no work here
+    assert cached == {"work": 3.0, "critical_path": 3.0, "speedup_bound": 1.0}
 
 
 #: The quick suite's cheap steps (its first two exact verification runs and three derivations), run with
@@ -55,11 +96,12 @@ import json, sys
 from dataclasses import replace
 from pathlib import Path
 from decdiff.parallel.tasks import run_tasks
-from decdiff.report.build import deterministic_torch, independent_tasks
+from decdiff.report.build import deterministic_torch, report_tasks
 from decdiff.report.suites import QUICK
 from decdiff.theory.registry import all_derivations
-suite = replace(QUICK, runs=tuple(r for r in QUICK.runs if r.training is None)[:2], counterexamples=False)
-steps = independent_tasks(suite, 0, Path(sys.argv[1]), {}, all_derivations()[:3], [])
+suite = replace(QUICK, runs=tuple(r for r in QUICK.runs if r.training is None)[:2], counterexamples=False,
+                mutation=False, fields=None, grid=None)
+steps = report_tasks(suite, 0, Path(sys.argv[1]), all_derivations()[:3], [], print)
 done = []
 with deterministic_torch(0):
     result = run_tasks(steps, seed=0, workers=int(sys.argv[2]), progress=lambda k, n, key: done.append((k, n)))
@@ -79,8 +121,9 @@ def _cheap_run(out: Path, workers: int) -> dict:
 
 @pytest.mark.timeout(900)
 def test_two_dask_workers_give_the_bytes_of_the_serial_run(tmp_path):
-    """Each run in a fresh process, as the command line runs them: a serial run inside the test process inherited
-    state from earlier tests and differed from the workers' in the full test run (not yet explained)."""
+    """Each run in a fresh process, as the command line runs them. (A serial run inside the test process once
+    differed from the workers' in the full test run: checks were listed in the order their modules had been
+    imported, which earlier tests changed; `CHECK_MODULES` fixes that order now.)"""
     serial, parallel = _cheap_run(tmp_path / "serial", 1), _cheap_run(tmp_path / "parallel", 2)
     assert json.dumps(serial["results"], sort_keys=True) == json.dumps(parallel["results"], sort_keys=True)
     n = len(parallel["tasks"])
