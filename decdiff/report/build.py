@@ -54,7 +54,7 @@ Progress = Callable[[str], None]
 
 
 class Steps:
-    """Numbered progress lines ``[k/N, elapsed] label`` and the time each step took."""
+    """Numbered progress lines ``[k/N, elapsed] label`` and the time each step took (``timings``)."""
 
     def __init__(self, total: int, progress: Progress) -> None:
         self.total, self.progress = total, progress
@@ -66,13 +66,6 @@ class Steps:
         """A progress line that is not a step of its own."""
         self.progress(f"[{self.done}/{self.total}, {time.perf_counter() - self.started:.0f}s] {label}")
 
-    @contextmanager
-    def step(self, label: str) -> Iterator[None]:
-        self.done += 1
-        self.note(label)
-        t0 = time.perf_counter()
-        yield
-        self.timings[label] = round(time.perf_counter() - t0, 3)
 
 
 @contextmanager
@@ -215,7 +208,7 @@ def report_tasks(suite: Suite, seed: int, out_dir: Path, derivations: Sequence, 
               for s in (scenarios if suite.counterexamples else [])]
     if suite.mutation:
         tasks.append(Task(MUTATION_STEP, _mutation, (seed,)))
-    return tasks + [task for _, task in figure_tasks(suite, seed, out_dir, note)]
+    return tasks + figure_tasks(suite, seed, out_dir, note)
 
 
 def _graph(tasks: Sequence[Task], seconds: dict[str, float], specs: Sequence[TrainSpec],

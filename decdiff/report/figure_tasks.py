@@ -57,7 +57,7 @@ def _fig2(grid: GridExperiments, seed: int, out_dir: Path) -> dict[str, Any]:
 def _fig3(grid: GridExperiments, seed: int, out_dir: Path) -> dict[str, Any]:
     from decdiff.report.deviations import fig3_data
 
-    return fig3_data(grid, _Checkpoints(out_dir), stored_records(fig3_specs(grid), out_dir), seed)
+    return fig3_data(grid, _Checkpoints(out_dir), stored_records(grid.sweep_specs(), out_dir), seed)
 
 
 def _fig4(grid: GridExperiments, seed: int, out_dir: Path) -> dict[str, Any]:
@@ -69,42 +69,30 @@ def _fig4(grid: GridExperiments, seed: int, out_dir: Path) -> dict[str, Any]:
 def _table1(grid: GridExperiments, seed: int, out_dir: Path) -> dict[str, Any]:
     from decdiff.report.composite import table1_data
 
-    return table1_data(grid, _Checkpoints(out_dir), stored_records(table1_specs(grid), out_dir), seed)
-
-
-def fig3_specs(grid: GridExperiments) -> list[TrainSpec]:
-    """The denoisers of Fig. 3's sweeps: widths, grid sizes, training trajectories."""
-    return ([grid.spec(width=w) for w in grid.widths] + [grid.spec(size=s) for s in grid.sizes]
-            + [grid.spec(samples=n) for n in grid.samples])
-
-
-def table1_specs(grid: GridExperiments) -> list[TrainSpec]:
-    """The denoisers of Table 1: every column's configuration with every seed."""
-    return [grid.variant(factor, value, seed) for factor, values in grid.table for value in values
-            for seed in grid.seeds]
+    return table1_data(grid, _Checkpoints(out_dir), stored_records(grid.table_specs(), out_dir), seed)
 
 
 def _waits(specs: list[TrainSpec]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(training_step(s) for s in specs))
 
 
-def figure_tasks(suite: Suite, seed: int, out_dir: Path, note: Callable[[str], None]) -> list[tuple[str, Task]]:
-    """(figure name, task) for every figure of `suite`, in the report's order; ``note`` prints the
-    SMACv2-like section's progress lines."""
+def figure_tasks(suite: Suite, seed: int, out_dir: Path, note: Callable[[str], None]) -> list[Task]:
+    """A task for every figure of `suite`, in the report's order, named by `FIGURE_STEPS`; ``note`` prints
+    the SMACv2-like section's progress lines."""
     tasks = []
     if suite.fields is not None:
-        tasks.append(("fig1", Task(FIGURE_STEPS["fig1"], _fig1, (suite.fields, seed, out_dir),
-                                   _waits(suite.fields.train_specs()))))
+        tasks.append(Task(FIGURE_STEPS["fig1"], _fig1, (suite.fields, seed, out_dir),
+                          _waits(suite.fields.train_specs())))
     grid = suite.grid
     if grid is not None:
-        needs = {"fig2": [grid.spec()], "fig3": fig3_specs(grid), "fig4": [grid.composite_spec()],
-                 "table1": table1_specs(grid)}
+        needs = {"fig2": [grid.spec()], "fig3": grid.sweep_specs(), "fig4": [grid.composite_spec()],
+                 "table1": grid.table_specs()}
         functions = {"fig2": _fig2, "fig3": _fig3, "fig4": _fig4, "table1": _table1}
-        tasks += [(name, Task(FIGURE_STEPS[name], functions[name], (grid, seed, out_dir), _waits(needs[name])))
+        tasks += [Task(FIGURE_STEPS[name], functions[name], (grid, seed, out_dir), _waits(needs[name]))
                   for name in functions]
     if suite.smax is not None:
         from decdiff.report.smax import SMAX_CONFIGS, smax_section_data
 
-        tasks.append(("smax", Task(FIGURE_STEPS["smax"], smax_section_data,
-                                   (SMAX_CONFIGS[suite.smax], seed, out_dir / "smax", note), local=True)))
+        tasks.append(Task(FIGURE_STEPS["smax"], smax_section_data, (SMAX_CONFIGS[suite.smax], seed,
+                                                                    out_dir / "smax", note), local=True))
     return tasks

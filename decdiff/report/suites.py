@@ -111,20 +111,25 @@ class GridExperiments:
         spec = self.composite_spec(seed=seed)
         return TrainSpec(spec.model, spec.config.varied(factor, value))
 
+    def sweep_specs(self) -> list[TrainSpec]:
+        """Fig. 3's denoisers: the base with each width, grid size and number of training trajectories."""
+        return ([self.spec(width=w) for w in self.widths] + [self.spec(size=s) for s in self.sizes]
+                + [self.spec(samples=n) for n in self.samples])
+
+    def table_specs(self) -> list[TrainSpec]:
+        """Table 1's denoisers: every column's configuration with every seed."""
+        return [self.variant(f, v, seed) for f, values in self.table for v in values for seed in self.seeds]
+
     def train_specs(self) -> list[TrainSpec]:
-        specs = [self.spec(), self.composite_spec()]
-        specs += [self.spec(width=w) for w in self.widths]
-        specs += [self.spec(size=s) for s in self.sizes]
-        specs += [self.spec(samples=n) for n in self.samples]
-        specs += [self.variant(f, v, seed) for f, values in self.table for v in values for seed in self.seeds]
-        return specs
+        return [self.spec(), self.composite_spec(), *self.sweep_specs(), *self.table_specs()]
 
 
 @dataclass(frozen=True)
 class Suite:
     """A report's contents; ``jobs`` worker processes train the denoisers; ``smax`` names a configuration of
     `decdiff.report.smax.SMAX_CONFIGS` for the SMACv2-like section (needs the ``decdiff[smax]`` extra);
-    ``scaling`` the name of a plan of `decdiff.bench.scaling.SCALING_PLANS`, measured after the report into timings.md."""
+    ``scaling`` the name of a plan of `decdiff.bench.scaling.SCALING_PLANS`, measured after the report into
+    timings.md."""
 
     name: str
     description: str

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from decdiff.implementations.training import TrainingConfig
+from decdiff.parallel.tasks import Task
 
 #: The training record's fields that go into the report (seconds and device do not: they vary run to run).
 RECORD_FIELDS = ("epochs", "best_epoch", "best_val_mse", "bayes_mse", "mse_ratio", "train_pairs", "val_pairs")
@@ -111,10 +112,8 @@ def untrained(specs: Sequence[TrainSpec], out_dir: Path) -> list[TrainSpec]:
     return [s for s in specs if _cached_record(s, s.checkpoint(out_dir)) is None]
 
 
-def training_tasks(specs: Sequence[TrainSpec], out_dir: Path) -> list:
-    """One `decdiff.parallel.tasks.Task` per spec still to train (`train_job`), named by `training_step`."""
-    from decdiff.parallel.tasks import Task
-
+def training_tasks(specs: Sequence[TrainSpec], out_dir: Path) -> list[Task]:
+    """One task per spec still to train (`train_job`), named by `training_step`."""
     return [Task(training_step(s), train_job, (s, str(out_dir))) for s in untrained(specs, out_dir)]
 
 
