@@ -10,7 +10,9 @@ history of a few sampled trajectories, y = s + sigma z):
   RMS of one call's noise), printed, and added to the round-off tolerances of the reference
   checks (properties/reference.py, `decdiff.tolerances.noise_widening`);
 * a float16 output carries a relative round-off of 2^-10 ~ 1e-3, which widens those tolerances
-  accordingly; a missing ``sigma`` attribute makes the denoiser noise-conditional by default.
+  accordingly; a missing ``sigma`` attribute makes the denoiser noise-conditional by default;
+* a declared capability must come with what the checks that require it call
+  (`CAPABILITY_INTERFACES`): otherwise it is bad input, one line, before any check runs.
 
 Each finding is one line in ``denoiser.warnings``, printed at the start of the run and noted
 under the verdict table.
@@ -30,6 +32,11 @@ from decdiff.tolerances import FIXED_POINT_DEVIATION_FRACTION
 #: Trajectories of the probe batch (each gives one history per agent).
 PROBE_TRAJECTORIES = 4
 
+#: What a denoiser declaring a capability must have: ``continuous_history`` lets the sampled-pair checks
+#: (Theorems 5 and 6, Corollary 5.1, Finding 3) differentiate f(tau, y) in tau, through
+#: ``forward_features(features [B, F], y [B, d], sigma [B])`` in the network's ``dtype``.
+CAPABILITY_INTERFACES = {"continuous_history": ("forward_features", "dtype")}
+
 
 def state_spacing(states: np.ndarray) -> float:
     """c: the smallest distance between two distinct states (inf for a single state)."""
@@ -40,6 +47,12 @@ def state_spacing(states: np.ndarray) -> float:
 
 def probe_denoiser(denoiser, model: DecPOMDP, sigma: float, name: str, seed: int = 0):
     """Call `denoiser` twice on one batch; keep ``call_noise`` and ``warnings`` on it (module docstring)."""
+    for capability in sorted(set(getattr(denoiser, "capabilities", ())) & set(CAPABILITY_INTERFACES)):
+        missing = [a for a in CAPABILITY_INTERFACES[capability] if getattr(denoiser, a, None) is None]
+        if missing:
+            raise InputError(f"declares the capability {capability!r} but lacks {', '.join(missing)}: the checks "
+                             "that need it call forward_features(features, y, sigma) in the network's dtype, as an "
+                             "MLPDenoiser does", source=name)
     traj = sample_trajectories(model, 1, PROBE_TRAJECTORIES, seed=seed)
     histories = agent_histories(model, traj, horizon=1)
     states = torch.from_numpy(np.ascontiguousarray(model.states[np.tile(traj.states[:, -1], model.n_agents)],

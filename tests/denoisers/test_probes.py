@@ -56,3 +56,21 @@ def test_small_noise_is_measured_and_warned_about_and_large_noise_is_bad_input()
 def test_float16_and_a_missing_sigma_are_warned_about():
     assert any("float16" in w for w in _probe(Exact(half=True)).warnings)
     assert any("no `sigma` attribute" in w for w in _probe(NoSigma()).warnings)
+
+
+class ClaimsContinuousHistories(Exact):
+    """Declares what an MLPDenoiser declares without its `forward_features` and `dtype` (a user who copied
+    the capabilities): the sampled-pair checks would call them and stop in a traceback."""
+
+    capabilities = frozenset({"trained", "continuous_history"})
+
+
+def test_a_declared_capability_without_its_interface_is_bad_input_in_one_line():
+    with pytest.raises(InputError) as refused:
+        _probe(ClaimsContinuousHistories())
+    message = str(refused.value)
+    assert "mine.py:make" in message and "'continuous_history'" in message and "\n" not in message
+    assert "lacks forward_features, dtype" in message
+    complete = ClaimsContinuousHistories()
+    complete.forward_features, complete.dtype = (lambda features, y, sigma: y), torch.float64
+    assert _probe(complete).warnings == ()
