@@ -250,6 +250,14 @@ COMPOSITE_RELATIVE = 0.1
 #: and rejects f* evaluated at 2 sigma = 0.6, whose fixed points sit 0.135 from the states
 #: (docs/claims.md#finite-sigma).
 FIXED_POINT_DEVIATION_FRACTION = 0.05
+
+#: A float32 torch module of a user's (no ``as_dtype``) stops Newton near its round-off (~1e-7), far above
+#: FIXED_POINT_RESIDUAL, so its fixed points are analysed on a float64 copy (`deepcopy(module).to(float64)`)
+#: when the copy's outputs on the probe batch agree with the module's to this fraction of max(1, max |f|).
+#: float32 round-off through a network of width w and L layers is ~ L sqrt(w) 6e-8 (1e-6 for the report's
+#: width-256 ring network); a copy that computes something else differs by far more. A copy that disagrees,
+#: fails or still returns float32 is not used (the checks then run on the module and may end inconclusive).
+FLOAT64_COPY_AGREEMENT = 1e-4
 #: The same radius sizes the balls on which `reference.max_deviation` judges a trained denoiser:
 #: B(s, R) with R = r_min + FIXED_POINT_DEVIATION_FRACTION x c, allowed deviation R - M(R)
 #: (`self_map_slack` in implementations/dynamics/contraction.py: the most a map may stray from f* there

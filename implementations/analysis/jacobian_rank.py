@@ -54,10 +54,11 @@ from decdiff.tolerances import (
 # ----- derivatives ---------------------------------------------------------------------------------
 def float64_copy(denoiser):
     """A float64 copy of the denoiser with frozen parameters (Newton reaches FIXED_POINT_RESIDUAL
-    only in float64; frozen, so analysis results carry no autograd graph)."""
+    only in float64; frozen, so analysis results carry no autograd graph): its own ``as_dtype``, else the
+    copy the probe made of a user's float32 torch module (`probes.float64_stand_in`), else itself."""
     as_dtype = getattr(denoiser, "as_dtype", None)
     if as_dtype is None:
-        return denoiser
+        return getattr(denoiser, "float64_stand_in", None) or denoiser
     copy = as_dtype(torch.float64)
     for parameter in copy.parameters():
         parameter.requires_grad_(False)
@@ -304,7 +305,8 @@ def min_symmetric_eigenvalue(j: torch.Tensor) -> torch.Tensor:
 # ----- Fig. 2(g): rank against deviation ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class Correlation:
-    """Spearman's rho with a confidence interval (``method``: fisher-z or bootstrap); rho is NaN for a constant input."""
+    """Spearman's rho with a confidence interval (``method``: fisher-z or bootstrap); rho is NaN for a constant
+    input."""
 
     rho: float
     low: float
@@ -314,7 +316,8 @@ class Correlation:
     confidence: float
 
     def below_zero(self) -> bool | None:
-        """Finding 3's reading (rho < 0): True when the interval lies below 0, False above, None otherwise or undefined."""
+        """Finding 3's reading (rho < 0): True when the interval lies below 0, False above, None otherwise or
+        undefined."""
         if np.isnan(self.rho):
             return None
         return True if self.high < 0 else (False if self.low > 0 else None)
