@@ -117,7 +117,12 @@ def _run_verify(run: VerifyRun, seed: int, out_dir: Path) -> dict[str, Any]:
             "checks": [r.to_json() for r in results], "summary": summarise(results).to_json()}
 
 
-def _derivation(derivation) -> dict[str, Any]:
+def _derivation(derivation_id: str) -> dict[str, Any]:
+    """One derivation's result, the derivation built where it runs: a pickled copy comes back with other
+    sympy Dummy names (fixed_point_shift's Subs: 'xi_1' for 'T'), so another expression hash."""
+    from decdiff.theory.registry import all_derivations
+
+    (derivation,) = [d for d in all_derivations() if d.id == derivation_id]
     result = derivation.verify().to_dict()
     result.pop("elapsed_seconds", None)
     return result
@@ -200,10 +205,7 @@ def report_tasks(suite: Suite, seed: int, out_dir: Path, derivations: Sequence, 
         denoiser = "exact" if spec is None else f"trained width {spec.config.width}"
         tasks.append(Task(f"verify {run.model} H={run.history_length} sigma={run.sigma:g} ({denoiser})",
                           _run_verify, (run, seed, out_dir), () if spec is None else (training_step(spec),)))
-    # The derivations run in this process: in a Dask worker the sympy expression hash of fixed_point_shift came
-    # out different (the same in every fresh process run alone or after the others; cause not yet found).
-    tasks += [Task(f"derivation {d.id}", _derivation, (d,), local=True)
-              for d in (derivations if suite.derivations else [])]
+    tasks += [Task(f"derivation {d.id}", _derivation, (d.id,)) for d in (derivations if suite.derivations else [])]
     tasks += [Task(f"counterexample search {s.name}", _counterexample, (s, out_dir, seed))
               for s in (scenarios if suite.counterexamples else [])]
     if suite.mutation:

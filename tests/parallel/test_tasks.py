@@ -89,7 +89,8 @@ def test_the_critical_path_is_the_longest_chain():
     assert cached == {"work": 3.0, "critical_path": 3.0, "speedup_bound": 1.0}
 
 
-#: The quick suite's cheap steps (its first two exact verification runs and three derivations), run with
+#: The quick suite's cheap steps (its first two exact verification runs and three derivations, fixed_point_shift
+#: among them: shipped to a worker as an object, its sympy expression hash came out different), run with
 #: WORKERS workers in a process of their own, as `decdiff report --workers N` is; prints the results as JSON.
 CHEAP_RUN = """
 import json, sys
@@ -101,7 +102,8 @@ from decdiff.report.suites import QUICK
 from decdiff.theory.registry import all_derivations
 suite = replace(QUICK, runs=tuple(r for r in QUICK.runs if r.training is None)[:2], counterexamples=False,
                 mutation=False, fields=None, grid=None)
-steps = report_tasks(suite, 0, Path(sys.argv[1]), all_derivations()[:3], [], print)
+derivations = [d for d in all_derivations() if d.id in ("tweedie", "fixed_point_shift", "jensen_simplex")]
+steps = report_tasks(suite, 0, Path(sys.argv[1]), derivations, [], print)
 done = []
 with deterministic_torch(0):
     result = run_tasks(steps, seed=0, workers=int(sys.argv[2]), progress=lambda k, n, key: done.append((k, n)))
