@@ -217,7 +217,8 @@ def _graph(tasks: Sequence[Task], seconds: dict[str, float], specs: Sequence[Tra
            out_dir: Path) -> dict[str, float]:
     """`graph_bounds` of the run: every step's seconds, each training (this run's ones) its own step."""
     work = {k: seconds[k] for k in (t.key for t in tasks)}
-    work.update({training_step(s): seconds.get(training_step(s), training_seconds(s, out_dir)) for s in specs})
+    steps = {training_step(s): s for s in specs}
+    work.update({k: seconds[k] if k in seconds else training_seconds(s, out_dir) for k, s in steps.items()})
     return graph_bounds(work, {t.key: t.after for t in tasks})
 
 

@@ -29,7 +29,8 @@ FIGURE_STEPS = {
 
 
 class _Checkpoints:
-    """``load(spec) -> (model, denoiser)``, each checkpoint read once."""
+    """``load(spec) -> (model, denoiser)``, each checkpoint read once (Fig. 3's sweeps and Table 1's columns
+    name the base configuration more than once)."""
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir, self.loaded = out_dir, {}
@@ -43,15 +44,14 @@ class _Checkpoints:
 def _fig1(fields: FieldFigure, seed: int, out_dir: Path) -> dict[str, Any]:
     from decdiff.report.vector_fields import fig1_data
 
-    load = _Checkpoints(out_dir)
-    return fig1_data(fields, {s.model: load(s) for s in fields.train_specs()}, seed)
+    return fig1_data(fields, {s.model: load_trained(s, out_dir) for s in fields.train_specs()}, seed)
 
 
 def _fig2(grid: GridExperiments, seed: int, out_dir: Path) -> dict[str, Any]:
     from decdiff.report.deviations import fig2_data
 
     base = grid.spec()
-    return fig2_data(grid, *_Checkpoints(out_dir)(base), base, seed)
+    return fig2_data(grid, *load_trained(base, out_dir), base, seed)
 
 
 def _fig3(grid: GridExperiments, seed: int, out_dir: Path) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def _fig3(grid: GridExperiments, seed: int, out_dir: Path) -> dict[str, Any]:
 def _fig4(grid: GridExperiments, seed: int, out_dir: Path) -> dict[str, Any]:
     from decdiff.report.composite import fig4_data
 
-    return fig4_data(grid, *_Checkpoints(out_dir)(grid.composite_spec()), seed)
+    return fig4_data(grid, *load_trained(grid.composite_spec(), out_dir), seed)
 
 
 def _table1(grid: GridExperiments, seed: int, out_dir: Path) -> dict[str, Any]:

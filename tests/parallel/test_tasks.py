@@ -43,8 +43,9 @@ def test_each_task_is_seeded_by_the_run_seed_and_its_key_not_by_order():
 
 
 def write_late(path: str) -> str:
-    """Write `path` after a second (a training writing its checkpoint)."""
-    time.sleep(1.0)
+    """Write `path` after 5 s (a training writing its checkpoint): longer than a fresh worker takes to start
+    its first task (it imports torch), so a reader that does not wait finds nothing."""
+    time.sleep(5.0)
     Path(path).write_text("written")
     return "wrote"
 
